@@ -1,0 +1,117 @@
+"""sct-forms: Equity Toolkit documentation, review and certification for Sustainable CT."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from sct_forms.config import (
+    INSECURE_DEFAULT_SECRET,
+    PROJECT_ROOT,
+    DefaultConfig,
+    database_uri,
+    from_environment,
+    instance_path,
+)
+
+
+class InsecureConfigurationError(RuntimeError):
+    """The app was asked to start for real with settings that are only safe in development."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, instance/config.py, environment, then ``config``."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path(),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(from_environment(os.environ))
+    if config:
+        app.config.update(config)
+    _configure_database(app)
+    _refuse_insecure_start(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from sct_forms import cli, errors, templating
+
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL")
+    if url:
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(url)
+    elif not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = Path(app.instance_path) / "sct_forms.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+
+def _refuse_insecure_start(app: Flask) -> None:
+    if app.config["SECRET_KEY"] == INSECURE_DEFAULT_SECRET and not (app.debug or app.testing):
+        raise InsecureConfigurationError(
+            "SECRET_KEY is the insecure default. Set the SECRET_KEY environment variable or "
+            "put SECRET_KEY in instance/config.py before starting sct-forms."
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    from sct_forms import models  # noqa: F401 - registers the tables
+    from sct_forms.auth.services import load_user_from_session_id
+    from sct_forms.extensions import babel, csrf, db, htmx, login_manager, migrate
+    from sct_forms.i18n import select_locale
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _enable_sqlite_foreign_keys(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_user_from_session_id)
+    from sct_forms.i18n import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+
+def _enable_sqlite_foreign_keys(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from sct_forms.extensions import db
+
+    with app.app_context():
+
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from sct_forms.admin.views import bp as admin_bp
+    from sct_forms.auth.views import bp as auth_bp
+    from sct_forms.coaching.views import bp as coaching_bp
+    from sct_forms.review.views import bp as review_bp
+    from sct_forms.towns.views import bp as towns_bp
+
+    for blueprint in (auth_bp, towns_bp, review_bp, coaching_bp, admin_bp):
+        app.register_blueprint(blueprint)

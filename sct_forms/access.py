@@ -1,0 +1,79 @@
+"""Who may do what: role checks and loading objects only for those who may see them.
+
+Views use ``roles_required`` for the role and ``municipality_or_404`` / ``visible_or_404`` for the
+object, so every route asks the same two questions in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from sct_forms.extensions import db
+from sct_forms.models import CoachAssignment, Municipality, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M")
+
+ALL_TOWNS = None  # marker: the user may see every municipality
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Signed-in users with one of ``roles`` pass; others get 403 (anonymous: sign-in page)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def visible_municipality_ids(user: User) -> set[int] | None:
+    """The towns ``user`` may see: a set of ids, or ALL_TOWNS for reviewers and admins."""
+    if user.role in ("reviewer", "admin"):
+        return ALL_TOWNS
+    if user.role == "staff":
+        return {user.municipality_id} if user.municipality_id else set()
+    if user.role == "coach":
+        rows = db.session.scalars(
+            select(CoachAssignment.municipality_id).where(CoachAssignment.coach_id == user.id)
+        )
+        return set(rows)
+    return set()
+
+
+def may_see_municipality(user: User, municipality_id: int) -> bool:
+    visible = visible_municipality_ids(user)
+    return visible is ALL_TOWNS or municipality_id in visible
+
+
+def municipality_or_404(slug: str) -> Municipality:
+    """The town named by ``slug``, if the current user may see it (403 when not theirs)."""
+    municipality = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
+    if municipality is None:
+        abort(404)
+    if not may_see_municipality(current_user, municipality.id):
+        abort(403)
+    return municipality
+
+
+def visible_or_404(model: type[M], object_id: int) -> M:
+    """An object that belongs to a town (has ``municipality_id``), if the user may see it.
+
+    Objects of other towns answer 404, so their existence is not revealed.
+    """
+    obj = db.session.get(model, object_id)
+    if obj is None or not may_see_municipality(current_user, obj.municipality_id):  # type: ignore[attr-defined]
+        abort(404)
+    return obj

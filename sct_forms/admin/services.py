@@ -1,0 +1,75 @@
+"""Account administration shared by the CLI and, later, the admin console."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sct_forms import audit
+from sct_forms.auth.passwords import MIN_PASSWORD_LENGTH, generate_password, hash_password
+from sct_forms.auth.services import normalise_email
+from sct_forms.extensions import db
+from sct_forms.models import ROLES, CoachAssignment, Municipality, User, new_session_nonce
+
+
+class AccountError(ValueError):
+    """A request for an account that cannot be met, with a plain reason."""
+
+
+def find_municipality(name_or_slug: str) -> Municipality | None:
+    value = name_or_slug.strip()
+    return db.session.scalar(
+        select(Municipality).where(
+            (Municipality.slug == value.lower()) | (Municipality.name == value)
+        )
+    )
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    role: str,
+    municipality: Municipality | None = None,
+    password: str | None = None,
+    language: str = "en",
+    actor: User | None = None,
+) -> tuple[User, str]:
+    """Create an account; returns it with its password (generated when not given)."""
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if role == "staff" and municipality is None:
+        raise AccountError("staff accounts need a town")
+    if role != "staff" and role != "coach" and municipality is not None:
+        raise AccountError("only staff accounts belong to a town")
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise AccountError(f"an account for {email} already exists")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    password = password or generate_password()
+    user = User(
+        email=email,
+        name=name.strip() or email,
+        role=role,
+        municipality=municipality if role == "staff" else None,
+        password_hash=hash_password(password),
+        preferred_language=language,
+    )
+    db.session.add(user)
+    db.session.flush()
+    if role == "coach" and municipality is not None:
+        db.session.add(CoachAssignment(coach=user, municipality=municipality))
+    audit.record(
+        "user.created", actor=actor, object_type="user", object_id=user.id,
+        municipality_id=user.municipality_id, role=role, email=email,
+    )
+    return user, password
+
+
+def reset_password(user: User, *, actor: User | None = None) -> str:
+    """Give ``user`` a new generated password and end their other sessions."""
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    user.session_nonce = new_session_nonce()
+    audit.record("user.password_reset", actor=actor, object_type="user", object_id=user.id)
+    return password

@@ -1,0 +1,78 @@
+"""Sign in, sign out, the start page that sends each role to its own page, and language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from sct_forms.auth import services
+from sct_forms.auth.forms import LanguageForm, SignInForm
+from sct_forms.extensions import db
+from sct_forms.i18n import gettext as _
+from sct_forms.templating import render
+
+bp = Blueprint("auth", __name__)
+
+
+def landing_url_for(user) -> str:  # noqa: ANN001
+    """Each role's own start page."""
+    if user.role == "staff":
+        return url_for("towns.show", slug=user.municipality.slug)
+    if user.role == "reviewer":
+        return url_for("review.queue")
+    if user.role == "coach":
+        return url_for("coaching.my_towns")
+    return url_for("admin.overview")
+
+
+@bp.get("/")
+@login_required
+def start() -> Response:
+    return redirect(landing_url_for(current_user))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(landing_url_for(current_user))
+    form = SignInForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        result = services.attempt_sign_in(
+            form.email.data, form.password.data, request.remote_addr or "unknown"
+        )
+        if result.user is not None:
+            next_url = services.safe_next_url(request.args.get("next"))
+            return redirect(next_url or landing_url_for(result.user), code=303)
+        if result.throttled:
+            error = _("Too many failed sign-in attempts. Wait 15 minutes, then try again.")
+            status = 429
+        else:
+            error = _("The email address or password is not right. Check both and try again.")
+            status = 401
+        form.password.data = ""
+    elif form.is_submitted():
+        status = 422
+    return render("auth/sign_in.html", form=form, error=error), status
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    services.sign_out()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.sign_in"), code=303)
+
+
+@bp.post("/language")
+def choose_language() -> Response:
+    """Remember the chosen language for this browser and, when signed in, for the account."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["language"] = form.language.data
+        if current_user.is_authenticated:
+            current_user.preferred_language = form.language.data
+            db.session.commit()
+    back = services.safe_next_url(request.form.get("next"))
+    return redirect(back or url_for("auth.start"), code=303)

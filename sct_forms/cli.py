@@ -1,0 +1,113 @@
+"""Command-line tasks: seed, demo accounts, users, catalog import."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from sct_forms.admin.services import AccountError, create_user, find_municipality, reset_password
+from sct_forms.extensions import db
+from sct_forms.models import ROLES, User
+from sct_forms.reference_data import CatalogImportError, import_actions, seed
+
+DEMO_TOWN = "Windham"
+DEMO_ACCOUNTS = (
+    ("staff@demo.sct-forms.test", "Dana Staff", "staff"),
+    ("reviewer@demo.sct-forms.test", "Riley Reviewer", "reviewer"),
+    ("coach@demo.sct-forms.test", "Casey Coach", "coach"),
+    ("admin@demo.sct-forms.test", "Alex Admin", "admin"),
+)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_accounts_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(import_actions_command)
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Load the 169 towns, the categories, the 2024 catalog and the current cycle."""
+    counts = seed(date.today())
+    click.echo(", ".join(f"{count} {what} added" for what, count in counts.items()))
+
+
+@click.command("demo-accounts")
+def demo_accounts_command() -> None:
+    """Create (or give new passwords to) the demo accounts and print their sign-in details."""
+    town = find_municipality(DEMO_TOWN)
+    if town is None:
+        raise click.ClickException("run 'flask --app sct_forms seed' first")
+    lines = []
+    for email, name, role in DEMO_ACCOUNTS:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user, password = create_user(
+                email=email, name=name, role=role,
+                municipality=town if role in ("staff", "coach") else None,
+            )
+        else:
+            password = reset_password(user)
+        lines.append(f"  {role:<9} {email:<32} {password}")
+    db.session.commit()
+    click.echo(f"Demo accounts (town: {DEMO_TOWN}):")
+    click.echo("\n".join(lines))
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--town", default=None, help="Town name, for staff (and a coach's first town).")
+@click.option("--language", type=click.Choice(["en", "es"]), default="en")
+@click.option("--prompt-password", is_flag=True, help="Type the password instead of generating it.")
+def create_user_command(
+    email: str, name: str, role: str, town: str | None, language: str, prompt_password: bool
+) -> None:
+    """Create an account. The generated password is printed once."""
+    municipality = None
+    if town:
+        municipality = find_municipality(town)
+        if municipality is None:
+            raise click.ClickException(f"no town named {town!r}")
+    password = (
+        click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if prompt_password
+        else None
+    )
+    try:
+        user, password = create_user(
+            email=email, name=name, role=role, municipality=municipality,
+            password=password, language=language,
+        )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role} account {user.email}.")
+    if not prompt_password:
+        click.echo(f"Password (shown once): {password}")
+
+
+@click.command("import-actions")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", "catalog_year", type=int, required=True, help="Catalog year, e.g. 2026.")
+def import_actions_command(csv_file: Path, catalog_year: int) -> None:
+    """Import an action catalog (columns: number,title,category_number,required_for)."""
+    try:
+        with csv_file.open(encoding="utf-8-sig", newline="") as stream:
+            added, updated = import_actions(stream, catalog_year)
+    except CatalogImportError as error:
+        db.session.rollback()
+        raise click.ClickException(
+            f"nothing was imported from {csv_file.name}:\n" + "\n".join(error.problems)
+        ) from error
+    except UnicodeDecodeError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{csv_file.name} is not UTF-8 text") from error
+    db.session.commit()
+    click.echo(f"Catalog {catalog_year}: {added} actions added, {updated} updated.")

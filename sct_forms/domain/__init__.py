@@ -1,0 +1,1 @@
+"""Program rules as plain Python: no Flask, no database. Tested on their own."""

@@ -1,0 +1,26 @@
+"""All models, importable from one place (Alembic and the app read this module)."""
+
+from sct_forms.models.audit import AuditEvent
+from sct_forms.models.reference import Action, Category, Cycle, Municipality
+from sct_forms.models.types import utcnow
+from sct_forms.models.users import (
+    ROLES,
+    CoachAssignment,
+    SignInFailure,
+    User,
+    new_session_nonce,
+)
+
+__all__ = [
+    "ROLES",
+    "Action",
+    "AuditEvent",
+    "Category",
+    "CoachAssignment",
+    "Cycle",
+    "Municipality",
+    "SignInFailure",
+    "User",
+    "new_session_nonce",
+    "utcnow",
+]

@@ -1,0 +1,77 @@
+"""Reference data: municipalities, the action catalog and certification cycles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sct_forms.domain.tiers import TierRule, parse_tier_rules
+from sct_forms.extensions import db
+
+
+class Municipality(db.Model):
+    __tablename__ = "municipality"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    county: Mapped[str] = mapped_column(String(40))
+    planning_region: Mapped[str] = mapped_column(String(120))
+    council_of_governments: Mapped[str] = mapped_column(String(160))
+    fips: Mapped[str] = mapped_column(String(12), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Municipality {self.name}>"
+
+
+class Category(db.Model):
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+
+
+class Action(db.Model):
+    """One action of the catalog of a given year, such as 3.4 in the 2024 catalog."""
+
+    __tablename__ = "action"
+    __table_args__ = (UniqueConstraint("catalog_year", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catalog_year: Mapped[int] = mapped_column(index=True)
+    number: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    # Comma-separated tiers for which the catalog marks the action as required.
+    required_for: Mapped[str] = mapped_column(String(40), default="")
+
+    category: Mapped[Category] = relationship()
+
+    @property
+    def label(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def sort_key(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.number.split("."))
+
+
+class Cycle(db.Model):
+    """A certification cycle (submission window) with its own dates and tier rules."""
+
+    __tablename__ = "cycle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    opens_on: Mapped[date]
+    submission_deadline: Mapped[date]
+    lookback_start: Mapped[date]
+    catalog_year: Mapped[int]
+    tier_rules_data: Mapped[list] = mapped_column("tier_rules", JSON)
+
+    @property
+    def tier_rules(self) -> list[TierRule]:
+        return parse_tier_rules(self.tier_rules_data)

@@ -1,0 +1,82 @@
+"""Rendering pages and htmx fragments from one template, and what every template can use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
+
+from sct_forms.i18n import LANGUAGE_NAMES
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(template: str, *, block: str | None = None, **context: Any) -> str:
+    """The whole page, or only ``block`` of it when htmx asks (the same template either way)."""
+    if block and is_htmx():
+        return render_block(template, block, **context)
+    return render_template(template, **context)
+
+
+def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(endpoint, label) pairs of the places the user's role may open."""
+    from sct_forms.i18n import gettext as _
+
+    if not user.is_authenticated:
+        return []
+    if user.role == "staff":
+        return [("towns.show", _("Our town"))]
+    if user.role == "reviewer":
+        return [("review.queue", _("Review queue"))]
+    if user.role == "coach":
+        return [("coaching.my_towns", _("My towns"))]
+    return [("admin.overview", _("Administration")), ("review.queue", _("Review queue"))]
+
+
+def role_label(role: str) -> str:
+    from sct_forms.i18n import gettext as _
+
+    labels = {
+        "staff": _("Town staff"),
+        "reviewer": _("Reviewer"),
+        "coach": _("Equity coach"),
+        "admin": _("Administrator"),
+    }
+    return labels.get(role, role)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "current_locale": str(get_locale() or "en"),
+            "language_names": LANGUAGE_NAMES,
+            "navigation": navigation_for(current_user),
+            "is_htmx": is_htmx(),
+        }
+
+    app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["date"] = lambda value, fmt="long": format_date(value, fmt)
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        return response

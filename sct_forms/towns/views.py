@@ -1,0 +1,28 @@
+"""A town's page: the cycle's dates, the tier rules in plain words, and the town's work."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, request
+from sqlalchemy import select
+
+from sct_forms.access import municipality_or_404, roles_required
+from sct_forms.extensions import db
+from sct_forms.models import Cycle
+from sct_forms.reference_data import current_cycle
+from sct_forms.templating import render
+
+bp = Blueprint("towns", __name__, url_prefix="/towns")
+
+
+@bp.get("/<slug>")
+@roles_required("staff", "reviewer", "coach", "admin")
+def show(slug: str):
+    town = municipality_or_404(slug)
+    cycle_id = request.args.get("cycle", type=int)
+    cycle = db.session.get(Cycle, cycle_id) if cycle_id else current_cycle(date.today())
+    if cycle_id and cycle is None:
+        abort(404)
+    cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
+    return render("towns/show.html", town=town, cycle=cycle, cycles=cycles, today=date.today())
