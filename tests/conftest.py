@@ -1,0 +1,234 @@
+"""Fixtures: a fresh app and database per test, users of every role, two towns."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from sct_forms import create_app
+from sct_forms.auth.passwords import hash_password
+from sct_forms.domain.tiers import DEFAULT_TIER_RULES
+from sct_forms.extensions import db
+from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def _test_database_url() -> str | None:
+    """A PostgreSQL URL from TEST_DATABASE_URL or DATABASE_URL; refuses non-test databases."""
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    name = urlsplit(url).path.lstrip("/")
+    if "test" not in name:
+        raise pytest.UsageError(
+            f"refusing to run tests against database {name!r}: its name must contain 'test'"
+        )
+    return url
+
+
+POSTGRES_URL = _test_database_url()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema() -> Iterator[None]:
+    """On PostgreSQL the schema is built once; each test then empties the tables."""
+    if POSTGRES_URL is None:
+        yield
+        return
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": POSTGRES_URL})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+        db.engine.dispose()
+    yield
+
+
+def make_app(tmp_path, **overrides) -> Flask:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "DATABASE_URL": POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "PUBLIC_BASE_URL": "http://localhost",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def empty_database() -> None:
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, _postgres_schema) -> Iterator[Flask]:
+    monkeypatch.setenv("SCT_INSTANCE_PATH", str(tmp_path / "instance"))
+    for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
+        monkeypatch.delenv(key, raising=False)
+    application = make_app(tmp_path)
+    with application.app_context():
+        if POSTGRES_URL is None:
+            db.create_all()
+        yield application
+        db.session.remove()
+        empty_database()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+def make_town(name: str, fips: str) -> Municipality:
+    town = Municipality(
+        name=name,
+        slug=name.lower().replace(" ", "-"),
+        county="Windham",
+        planning_region="Northeastern Connecticut Planning Region",
+        council_of_governments="Northeastern Connecticut COG (NECCOG)",
+        fips=fips,
+    )
+    db.session.add(town)
+    db.session.commit()
+    return town
+
+
+@pytest.fixture
+def town(app) -> Municipality:
+    return make_town("Windham", "901588050")
+
+
+@pytest.fixture
+def other_town(app) -> Municipality:
+    return make_town("Mansfield", "901344910")
+
+
+@pytest.fixture
+def catalog(app) -> dict[str, Action]:
+    """A small 2024 catalog: category 1 (1.1-1.3), 3 and 5 with a few actions each."""
+    categories = {
+        1: Category(number=1, name="Inclusive and Equitable Community Impacts"),
+        3: Category(number=3, name="Well-Stewarded Land and Natural Resources"),
+        5: Category(number=5, name="Dynamic and Resilient Planning"),
+    }
+    actions = {}
+    for number, title, required in [
+        ("1.1", "Optimize for Equity", "bronze,silver,gold"),
+        ("1.2", "Participate in Equity Training", "gold"),
+        ("1.3", "Develop and Adopt a Statement on Equity", "gold"),
+        ("3.4", "Develop an Open Space Plan", ""),
+        ("3.12", "Enhance Pollinator Pathways", ""),
+        ("5.4", "Assess Climate Vulnerability", ""),
+        ("5.7", "Plan for Long-Term Recovery", ""),
+    ]:
+        category = categories[int(number.split(".")[0])]
+        actions[number] = Action(
+            catalog_year=2024, number=number, title=title, category=category,
+            required_for=required,
+        )
+    db.session.add_all(actions.values())
+    db.session.commit()
+    return actions
+
+
+@pytest.fixture
+def cycle(app) -> Cycle:
+    current = Cycle(
+        name="2026 Fall",
+        opens_on=date(2026, 7, 1),
+        submission_deadline=date(2026, 12, 31),
+        lookback_start=date(2023, 7, 1),
+        catalog_year=2024,
+        tier_rules_data=DEFAULT_TIER_RULES,
+    )
+    db.session.add(current)
+    db.session.commit()
+    return current
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def make_user(role: str, email: str, password_hash: str, municipality=None, **extra) -> User:
+    user = User(
+        email=email, name=email.split("@")[0].replace(".", " ").title(), role=role,
+        municipality=municipality, password_hash=password_hash, **extra,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def staff_user(town, password_hash) -> User:
+    return make_user("staff", "dana.staff@windham.test", password_hash, town)
+
+
+@pytest.fixture
+def other_staff_user(other_town, password_hash) -> User:
+    return make_user("staff", "morgan.staff@mansfield.test", password_hash, other_town)
+
+
+@pytest.fixture
+def reviewer_user(app, password_hash) -> User:
+    return make_user("reviewer", "riley.reviewer@sct.test", password_hash)
+
+
+@pytest.fixture
+def second_reviewer_user(app, password_hash) -> User:
+    return make_user("reviewer", "sam.reviewer@sct.test", password_hash)
+
+
+@pytest.fixture
+def coach_user(town, password_hash) -> User:
+    coach = make_user("coach", "casey.coach@sct.test", password_hash)
+    db.session.add(CoachAssignment(coach_id=coach.id, municipality_id=town.id))
+    db.session.commit()
+    return coach
+
+
+@pytest.fixture
+def admin_user(app, password_hash) -> User:
+    return make_user("admin", "alex.admin@sct.test", password_hash)
+
+
+def sign_in(client: FlaskClient, user: User, password: str = PASSWORD):
+    return client.post("/sign-in", data={"email": user.email, "password": password})
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign the test client in as a user: ``as_user(staff_user)``."""
+
+    def _sign_in(user: User) -> FlaskClient:
+        response = sign_in(client, user)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return client
+
+    return _sign_in
