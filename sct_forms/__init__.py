@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _configure_database(app)
+    _configure_languages(app)
     _refuse_insecure_start(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -59,6 +60,13 @@ def _configure_database(app: Flask) -> None:
     elif not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = Path(app.instance_path) / "sct_forms.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+
+def _configure_languages(app: Flask) -> None:
+    from sct_forms.i18n import available_languages
+
+    if not app.config.get("LANGUAGES"):
+        app.config["LANGUAGES"] = available_languages(Path(app.root_path) / "translations")
 
 
 def _refuse_insecure_start(app: Flask) -> None:

@@ -27,7 +27,7 @@ class DefaultConfig:
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "America/New_York"
-    LANGUAGES = ("en", "es")
+    LANGUAGES: tuple[str, ...] | None = None  # None: English plus every compiled catalog
     # Sign-in throttling: failures counted per e-mail and per client address in a window.
     SIGNIN_WINDOW_SECONDS = 15 * 60
     SIGNIN_MAX_FAILURES_PER_EMAIL = 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import current_app, request, session
 from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user
@@ -10,6 +12,16 @@ __all__ = ["gettext", "lazy_gettext", "ngettext", "select_locale", "LANGUAGE_NAM
 
 # Each language named in itself, so a reader finds their own.
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def available_languages(translations_dir: Path) -> tuple[str, ...]:
+    """English, plus every language with a compiled catalog.
+
+    A language is offered only once its catalog exists, so a page never claims a language
+    (in its lang attribute) that its text is not written in.
+    """
+    found = sorted(p.parent.parent.name for p in translations_dir.glob("*/LC_MESSAGES/messages.mo"))
+    return ("en", *[code for code in found if code != "en"])
 
 
 def select_locale() -> str | None:

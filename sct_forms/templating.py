@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -59,7 +59,9 @@ def register(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         return {
             "current_locale": str(get_locale() or "en"),
-            "language_names": LANGUAGE_NAMES,
+            "language_names": {
+                code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]
+            },
             "navigation": navigation_for(current_user),
             "is_htmx": is_htmx(),
         }

@@ -58,6 +58,18 @@ def _postgres_schema() -> Iterator[None]:
     yield
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Runs each request in its own app context, as in production.
+
+    Tests keep an app context open for their own queries; without this, requests would share
+    its ``g`` (and the signed-in user cached there) and its database session.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(tmp_path, **overrides) -> Flask:
     config = {
         "TESTING": True,
@@ -67,7 +79,9 @@ def make_app(tmp_path, **overrides) -> Flask:
         "PUBLIC_BASE_URL": "http://localhost",
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = RequestIsolatedClient
+    return application
 
 
 def empty_database() -> None:

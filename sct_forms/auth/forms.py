@@ -25,4 +25,8 @@ class SignInForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    language = SelectField(_l("Language"))
+
+    def __init__(self, languages: tuple[str, ...], **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in languages]

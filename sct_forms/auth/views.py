@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -68,7 +68,7 @@ def sign_out() -> Response:
 @bp.post("/language")
 def choose_language() -> Response:
     """Remember the chosen language for this browser and, when signed in, for the account."""
-    form = LanguageForm()
+    form = LanguageForm(current_app.config["LANGUAGES"])
     if form.validate_on_submit():
         session["language"] = form.language.data
         if current_user.is_authenticated:

@@ -1,0 +1,46 @@
+# sct-forms: the two commands of the README, and the steps they are made of.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+FLASK := $(BIN)/flask --app sct_forms
+
+.PHONY: demo test lint pytest install-browser
+
+## demo: set up, migrate, seed, create demo accounts and serve on http://127.0.0.1:5000
+demo: $(INSTALLED) instance/config.py
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) demo-accounts
+	@echo "Serving sct-forms on http://127.0.0.1:5000 (Ctrl+C stops it)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: set up, then run the linter and the whole test suite
+test: $(INSTALLED) install-browser lint pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+pytest: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+# A random secret key for this machine, written once; production sets SECRET_KEY instead.
+instance/config.py:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
+
+# Browser tests drive Debian's Chromium; install it when missing and we are allowed to.
+install-browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else \
+	    echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; \
+	fi
