@@ -1,0 +1,335 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a live server.
+
+Each test module gets its own app, SQLite file and server thread (fast, and no data leaks
+between modules); each test creates its own town and accounts with unique names through
+``live_server``, so tests never depend on each other's data or order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from sct_forms import create_app
+from sct_forms.auth.passwords import hash_password
+from sct_forms.domain.tiers import DEFAULT_TIER_RULES
+from sct_forms.extensions import db
+from sct_forms.models import CoachAssignment, Cycle, Municipality
+from tests.conftest import PASSWORD, make_town, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BROWSER_TESTS = Path(__file__).parent
+
+# Settings the app would otherwise read from the environment at start-up.
+ENVIRONMENT_KEYS_TO_HIDE = ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/browser carries the ``browser`` marker."""
+    for item in items:
+        if BROWSER_TESTS in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+# --- the live server -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Town:
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a test needs to sign in as a user; plain data, safe outside the app context."""
+
+    email: str
+    name: str
+    role: str
+    password: str = PASSWORD
+    town: Town | None = None
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """One town with a current cycle and an account of every role (the coach advises the town)."""
+
+    town: Town
+    cycle_name: str
+    staff: Account
+    reviewer: Account
+    coach: Account
+    admin: Account
+
+    def by_role(self, role: str) -> Account:
+        return getattr(self, role)
+
+
+TOWN_NAMES = ("Windham", "Mansfield", "Ashford", "Chaplin", "Hampton", "Scotland", "Sterling")
+
+
+class LiveServer:
+    """The app served over HTTP in a background thread, plus helpers to create its data."""
+
+    def __init__(self, app: Flask, host: str, port: int) -> None:
+        self.app = app
+        self.url = f"http://{host}:{port}"
+        self._numbers = itertools.count(1)
+        self._password_hash: str | None = None
+
+    def url_for(self, path: str) -> str:
+        return self.url + path
+
+    def _unique(self) -> int:
+        return next(self._numbers)
+
+    @property
+    def password_hash(self) -> str:
+        if self._password_hash is None:
+            self._password_hash = hash_password(PASSWORD)
+        return self._password_hash
+
+    def create_town(self, name: str | None = None) -> Town:
+        n = self._unique()
+        if name is None:
+            base = TOWN_NAMES[(n - 1) % len(TOWN_NAMES)]
+            name = base if n <= len(TOWN_NAMES) else f"{base} {n}"
+        with self.app.app_context():
+            town = make_town(name, f"9{n:08d}")
+            return Town(name=town.name, slug=town.slug)
+
+    def create_user(
+        self, role: str, town: Town | None = None, *, coaches: Town | None = None
+    ) -> Account:
+        """An active account with PASSWORD; ``town`` for staff, ``coaches`` assigns a coach."""
+        n = self._unique()
+        email = f"{role}.{n}@{(town.slug if town else 'sct')}.test"
+        with self.app.app_context():
+            municipality = None
+            if town is not None:
+                municipality = db.session.query(Municipality).filter_by(slug=town.slug).one()
+            user = make_user(role, email, self.password_hash, municipality)
+            if coaches is not None:
+                coached = db.session.query(Municipality).filter_by(slug=coaches.slug).one()
+                db.session.add(CoachAssignment(coach_id=user.id, municipality_id=coached.id))
+                db.session.commit()
+            return Account(email=user.email, name=user.name, role=role, town=town)
+
+    def create_cycle(self, name: str | None = None, today: date | None = None) -> str:
+        """A cycle open today (opened a month ago, deadline in two months); returns its name."""
+        today = today or date.today()
+        name = name or f"Cycle {self._unique()}"
+        opens_on = today - timedelta(days=30)
+        with self.app.app_context():
+            db.session.add(
+                Cycle(
+                    name=name,
+                    opens_on=opens_on,
+                    submission_deadline=today + timedelta(days=60),
+                    lookback_start=opens_on.replace(year=opens_on.year - 3),
+                    catalog_year=2024,
+                    tier_rules_data=DEFAULT_TIER_RULES,
+                )
+            )
+            db.session.commit()
+        return name
+
+    def create_accounts(self) -> Accounts:
+        town = self.create_town()
+        return Accounts(
+            town=town,
+            cycle_name=self.create_cycle(),
+            staff=self.create_user("staff", town),
+            reviewer=self.create_user("reviewer"),
+            coach=self.create_user("coach", coaches=town),
+            admin=self.create_user("admin"),
+        )
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A fresh app on a temporary SQLite file, with real CSRF, served on a free port.
+
+    Always SQLite, even when the rest of the suite runs on PostgreSQL: the server thread and
+    the test thread share this database, and it goes away with the module.
+    """
+    tmp = tmp_path_factory.mktemp("live")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCT_INSTANCE_PATH", str(tmp / "instance"))
+        for key in ENVIRONMENT_KEYS_TO_HIDE:
+            patch.delenv(key, raising=False)
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "browser-test-secret",
+                "WTF_CSRF_ENABLED": True,
+                "DATABASE_URL": f"sqlite:///{tmp / 'browser.sqlite3'}",
+                "PUBLIC_BASE_URL": "http://127.0.0.1",
+            }
+        )
+    with app.app_context():
+        db.create_all()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, "127.0.0.1", server.server_port)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def accounts(live_server: LiveServer) -> Accounts:
+    """A new town, a current cycle and one account of every role, unique to this test."""
+    return live_server.create_accounts()
+
+
+# --- the browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests need Debian's Chromium. "
+            "Install it with `apt-get install chromium` (Playwright's own browser download "
+            "is not used).",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    # bypass_csp: the app's Content-Security-Policy (script-src 'self') would block axe.
+    context = browser.new_context(bypass_csp=True, locale="en-US")
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def sign_in(page, live_server: LiveServer, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form (real CSRF token) and wait for the next page."""
+    page.goto(live_server.url_for("/sign-in"))
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+
+
+def assert_no_axe_violations(page, context_label: str) -> None:
+    """Run axe-core's WCAG 2.1 A and AA rules on the page; fail with a readable list."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {
+        "runOnly": {"type": "tag", "values": WCAG_TAGS},
+        "resultTypes": ["violations"],
+    }
+    results = Axe().run(page, options=options)
+    violations = results.response["violations"]
+    if not violations:
+        return
+    lines = [f"{len(violations)} accessibility violation(s) on {context_label} ({page.url}):"]
+    for violation in violations:
+        lines.append(
+            f"- {violation['id']} [{violation.get('impact')}]: {violation['help']} "
+            f"({len(violation['nodes'])} element(s)) {violation.get('helpUrl', '')}"
+        )
+        for node in violation["nodes"][:3]:
+            target = " ".join(str(part) for part in node["target"])
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    at {target}: {summary}")
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+def focus_document_start(page) -> None:
+    """Put keyboard focus at the very start of the page, as when arriving from the address bar.
+
+    Pages may autofocus a field; this moves the sequential focus starting point back to the
+    top (focus the body, then make it unfocusable again) so the next Tab is the first stop.
+    """
+    page.evaluate(
+        """async () => {
+            // Let a pending autofocus happen first, so it cannot take focus back afterwards.
+            await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+            const body = document.body;
+            body.setAttribute("tabindex", "-1");
+            body.focus();
+            body.removeAttribute("tabindex");
+        }"""
+    )
+
+
+def active_element(page) -> dict:
+    """The focused element's tag, id, name, role and text, for readable assertions."""
+    return page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            return {
+                tag: el.tagName.toLowerCase(), id: el.id, name: el.getAttribute("name"),
+                role: el.getAttribute("role"), text: (el.innerText || "").trim().slice(0, 80),
+            };
+        }"""
+    )
+
+
+def assert_id_references_resolve(page) -> None:
+    """Every id named by aria-describedby, aria-labelledby, aria-controls or label[for] exists.
+
+    axe only flags some broken references (it lets aria-describedby pass with a missing id),
+    so a stray ``aria-describedby="None"`` would otherwise go unnoticed.
+    """
+    broken = page.evaluate(
+        """() => {
+            const broken = [];
+            const attrs = ["aria-describedby", "aria-labelledby", "aria-controls", "for"];
+            for (const attr of attrs) {
+                for (const el of document.querySelectorAll(`[${attr}]`)) {
+                    for (const id of el.getAttribute(attr).split(/\\s+/).filter(Boolean)) {
+                        if (!document.getElementById(id)) {
+                            broken.push(`${el.tagName.toLowerCase()}#${el.id} ${attr}="${id}"`);
+                        }
+                    }
+                }
+            }
+            return broken;
+        }"""
+    )
+    assert not broken, f"references to ids that do not exist on {page.url}: {broken}"
