@@ -1,0 +1,103 @@
+"""The review workflow of a submitted item (an Equity Toolkit; later actions 1.2 and 1.3).
+
+States, the transitions between them, who may trigger each, and what each role may do in each
+state, all as data. Two labels per state: the program's internal word and the words the town
+sees, which say whose turn it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATES = (
+    "draft",
+    "submitted",
+    "in_review",
+    "changes_requested",
+    "approved",
+    "not_approved",
+    "withdrawn",
+)
+ROLES = ("staff", "reviewer", "coach", "admin")
+
+# What a role may do to the item's content in a state.
+PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
+    "draft": {"staff": frozenset({"edit"})},
+    "submitted": {"reviewer": frozenset({"comment"}), "admin": frozenset({"comment"})},
+    "in_review": {
+        "reviewer": frozenset({"comment", "decide"}),
+        "admin": frozenset({"comment"}),
+    },
+    "changes_requested": {
+        "staff": frozenset({"edit", "answer_requests"}),
+        "reviewer": frozenset({"comment"}),
+        "admin": frozenset({"comment"}),
+    },
+    "approved": {},
+    "not_approved": {},
+    "withdrawn": {},
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    source: str
+    target: str
+    roles: frozenset[str]
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("submit", "draft", "submitted", frozenset({"staff"})),
+    Transition("resubmit", "changes_requested", "submitted", frozenset({"staff"})),
+    Transition("start_review", "submitted", "in_review", frozenset({"reviewer"})),
+    Transition("release", "in_review", "submitted", frozenset({"reviewer", "admin"})),
+    Transition("request_changes", "in_review", "changes_requested", frozenset({"reviewer"})),
+    Transition("approve", "in_review", "approved", frozenset({"reviewer"})),
+    Transition("not_approve", "in_review", "not_approved", frozenset({"reviewer"})),
+    Transition("withdraw", "draft", "withdrawn", frozenset({"staff"})),
+    Transition("withdraw", "submitted", "withdrawn", frozenset({"staff"})),
+    Transition("withdraw", "changes_requested", "withdrawn", frozenset({"staff"})),
+    Transition("reopen", "withdrawn", "draft", frozenset({"staff"})),
+)
+
+TRANSITION_NAMES = tuple(dict.fromkeys(t.name for t in TRANSITIONS))
+
+
+class TransitionRefusedError(Exception):
+    """A transition that is not allowed; ``reason`` is "unknown", "wrong_state" or "role"."""
+
+    def __init__(self, name: str, state: str, role: str, reason: str):
+        super().__init__(f"{name} is not allowed for {role} in state {state} ({reason})")
+        self.name, self.state, self.role, self.reason = name, state, role, reason
+
+
+def find_transition(name: str, state: str, role: str) -> Transition:
+    """The transition ``name`` from ``state`` for ``role``, or TransitionRefusedError saying why."""
+    candidates = [t for t in TRANSITIONS if t.name == name]
+    if not candidates:
+        raise TransitionRefusedError(name, state, role, "unknown")
+    from_state = [t for t in candidates if t.source == state]
+    if not from_state:
+        raise TransitionRefusedError(name, state, role, "wrong_state")
+    for transition in from_state:
+        if role in transition.roles:
+            return transition
+    raise TransitionRefusedError(name, state, role, "role")
+
+
+def allowed_transitions(state: str, role: str) -> list[Transition]:
+    return [t for t in TRANSITIONS if t.source == state and role in t.roles]
+
+
+def may(role: str, state: str, permission: str) -> bool:
+    """Whether ``role`` may ``permission`` ("edit", "comment", "decide", ...) in ``state``."""
+    return permission in PERMISSIONS.get(state, {}).get(role, frozenset())
+
+
+def is_with_reviewers(state: str) -> bool:
+    return state in ("submitted", "in_review")
+
+
+def is_final(state: str) -> bool:
+    return state in ("approved", "not_approved")

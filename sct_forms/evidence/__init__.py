@@ -1,0 +1,1 @@
+"""Evidence uploads: inspecting files by content and preparing what is stored."""

@@ -1,0 +1,117 @@
+"""Adding and removing evidence files of a toolkit step."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import current_app
+
+from sct_forms import audit
+from sct_forms.evidence import storage
+from sct_forms.evidence.inspection import UploadRejected, inspect_upload
+from sct_forms.extensions import db
+from sct_forms.models import Evidence, Toolkit, User
+
+
+class EvidenceRefused(ValueError):  # noqa: N818 - reads as what happened
+    """An upload refused; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, code: str, field: str = "file", **params: Any):
+        super().__init__(code)
+        self.code, self.field, self.params = code, field, params
+
+
+def add_evidence(
+    toolkit: Toolkit,
+    step_key: str,
+    *,
+    data: bytes,
+    filename: str,
+    title: str,
+    alt_text: str,
+    people_consented: bool,
+    user: User,
+) -> Evidence:
+    """Check the file by its content, store it, and record it against the step."""
+    title, alt_text = title.strip(), alt_text.strip()
+    if not data:
+        raise EvidenceRefused("no_file")
+    if not title:
+        raise EvidenceRefused("no_title", field="title")
+    if _names_folders(filename or ""):
+        raise EvidenceRefused("bad_filename")
+    try:
+        upload = inspect_upload(
+            data, filename or "", max_bytes=current_app.config["UPLOAD_MAX_BYTES"]
+        )
+    except UploadRejected as rejected:
+        raise EvidenceRefused(rejected.code, **rejected.params) from rejected
+    if upload.kind == "image":
+        if not alt_text:
+            raise EvidenceRefused("no_alt_text", field="alt_text")
+        if not people_consented:
+            raise EvidenceRefused("no_consent", field="people_consented")
+    storage_name = storage.store(upload.data)
+    print_name = storage.store(upload.print_rendition) if upload.print_rendition else None
+    evidence = Evidence(
+        toolkit=toolkit,
+        municipality_id=toolkit.municipality_id,
+        step_key=step_key,
+        title=title[:200],
+        alt_text=alt_text[:500],
+        people_consented=people_consented and upload.kind == "image",
+        kind=upload.kind,
+        mime_type=upload.mime_type,
+        display_name=upload.display_name,
+        size=len(upload.data),
+        sha256=hashlib.sha256(upload.data).hexdigest(),
+        storage_name=storage_name,
+        print_storage_name=print_name,
+        width=upload.width,
+        height=upload.height,
+        uploaded_by_id=user.id,
+    )
+    db.session.add(evidence)
+    db.session.flush()
+    audit.record(
+        "evidence.added",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        step=step_key,
+        evidence_id=evidence.id,
+        title=evidence.title,
+        sha256=evidence.sha256,
+        size=evidence.size,
+    )
+    toolkit.updated_at, toolkit.updated_by_id = evidence.uploaded_at, user.id
+    db.session.commit()
+    return evidence
+
+
+def _names_folders(filename: str) -> bool:
+    """Browsers send a bare file name; one with folder parts was made up by hand."""
+    parts = filename.replace("\\", "/").split("/")
+    return len(parts) > 1 or filename.strip() in ("..", ".")
+
+
+def delete_evidence(evidence: Evidence, user: User) -> None:
+    toolkit = evidence.toolkit
+    audit.record(
+        "evidence.deleted",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        step=evidence.step_key,
+        evidence_id=evidence.id,
+        title=evidence.title,
+        sha256=evidence.sha256,
+    )
+    names = (evidence.storage_name, evidence.print_storage_name)
+    db.session.delete(evidence)
+    db.session.commit()
+    for name in names:
+        storage.remove(name)
