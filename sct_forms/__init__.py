@@ -38,6 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _configure_database(app)
+    # A request may carry one file at the limit plus the form fields around it.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     _configure_languages(app)
     _refuse_insecure_start(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -94,6 +97,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user_from_session_id)
+    from sct_forms.auth.views import sign_in_to_keep_posted_text
+
+    login_manager.unauthorized_handler(sign_in_to_keep_posted_text)
     from sct_forms.i18n import lazy_gettext as _l
 
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -118,8 +124,20 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.views import bp as auth_bp
     from sct_forms.coaching.views import bp as coaching_bp
+    from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.review.views import bp as review_bp
+    from sct_forms.toolkits import filters
+    from sct_forms.toolkits.views import bp as toolkits_bp
     from sct_forms.towns.views import bp as towns_bp
 
-    for blueprint in (auth_bp, towns_bp, review_bp, coaching_bp, admin_bp):
+    for blueprint in (
+        auth_bp,
+        towns_bp,
+        toolkits_bp,
+        evidence_bp,
+        review_bp,
+        coaching_bp,
+        admin_bp,
+    ):
         app.register_blueprint(blueprint)
+    filters.register(app)

@@ -48,7 +48,9 @@ def demo_accounts_command() -> None:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
             user, password = create_user(
-                email=email, name=name, role=role,
+                email=email,
+                name=name,
+                role=role,
                 municipality=town if role in ("staff", "coach") else None,
             )
         else:
@@ -82,8 +84,12 @@ def create_user_command(
     )
     try:
         user, password = create_user(
-            email=email, name=name, role=role, municipality=municipality,
-            password=password, language=language,
+            email=email,
+            name=name,
+            role=role,
+            municipality=municipality,
+            password=password,
+            language=language,
         )
     except AccountError as error:
         raise click.ClickException(str(error)) from error

@@ -12,12 +12,17 @@ from sct_forms.templating import render
 
 def _messages() -> dict[int, tuple[str, str]]:
     return {
-        400: (_("The request could not be understood"), _("Go back, reload the page and try again.")),
+        400: (
+            _("The request could not be understood"),
+            _("Go back, reload the page and try again."),
+        ),
         401: (_("Please sign in"), _("Sign in to see this page.")),
         403: (
             _("You do not have access to this page"),
-            _("This page belongs to another town or role. If you think you should see it, "
-              "ask your program administrator."),
+            _(
+                "This page belongs to another town or role. If you think you should see it, "
+                "ask your program administrator."
+            ),
         ),
         404: (_("Page not found"), _("Check the address, or start again from your home page.")),
         405: (_("That action is not possible here"), _("Go back and use the buttons on the page.")),
@@ -27,15 +32,19 @@ def _messages() -> dict[int, tuple[str, str]]:
         ),
         413: (
             _("The file is too large"),
-            _("Files can be up to %(size)s MB. Make the file smaller and upload it again.",
-              size=_max_megabytes()),
+            _(
+                "Files can be up to %(size)s MB. Make the file smaller and upload it again.",
+                size=_max_megabytes(),
+            ),
         ),
         422: (_("Some answers need attention"), _("Go back and check the form.")),
         429: (_("Too many attempts"), _("Wait a few minutes, then try again.")),
         500: (
             _("Something went wrong on our side"),
-            _("Your last change may not have been saved. Try again in a moment; if it keeps "
-              "happening, contact the program."),
+            _(
+                "Your last change may not have been saved. Try again in a moment; if it keeps "
+                "happening, contact the program."
+            ),
         ),
     }
 
@@ -50,7 +59,10 @@ def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
     messages = _messages()
     title, advice = messages.get(status, messages[500 if status >= 500 else 400])
     return render(
-        "errors/error.html", block="content", status=status, title=title,
+        "errors/error.html",
+        block="content",
+        status=status,
+        title=title,
         advice=detail or advice,
     ), status
 
@@ -60,8 +72,10 @@ def register(app: Flask) -> None:
     def _csrf(error: CSRFError):  # noqa: ANN202
         return render_error(
             400,
-            _("This form was open too long or your session ended, so it could not be sent. "
-              "Go back, reload the page and send it again."),
+            _(
+                "This form was open too long or your session ended, so it could not be sent. "
+                "Go back, reload the page and send it again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

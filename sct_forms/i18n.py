@@ -33,6 +33,14 @@ def select_locale() -> str | None:
     chosen = session.get("language")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def get_locale_language() -> str:
+    """The language code of the current request, such as "en" or "es"."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale else "en"

@@ -113,8 +113,10 @@ def parse_action_rows(stream: TextIO) -> list[ActionRow]:
     missing = [c for c in ACTION_COLUMNS[:3] if c not in (reader.fieldnames or [])]
     if missing:
         raise CatalogImportError(
-            [f"line 1: the header must name the columns {', '.join(ACTION_COLUMNS)}; "
-             f"missing: {', '.join(missing)}"]
+            [
+                f"line 1: the header must name the columns {', '.join(ACTION_COLUMNS)}; "
+                f"missing: {', '.join(missing)}"
+            ]
         )
     categories = set(db.session.scalars(select(Category.number)))
     rows: list[ActionRow] = []
@@ -130,7 +132,9 @@ def parse_action_rows(stream: TextIO) -> list[ActionRow]:
         seen.add(number)
         tiers = [t.strip().lower() for t in (row.get("required_for") or "").split(",") if t.strip()]
         rows.append(
-            ActionRow(line, number, row["title"].strip(), int(row["category_number"]), ",".join(tiers))
+            ActionRow(
+                line, number, row["title"].strip(), int(row["category_number"]), ",".join(tiers)
+            )
         )
     if not rows and not problems:
         problems.append("the file has no actions")
@@ -166,10 +170,14 @@ def import_actions(stream: TextIO, catalog_year: int) -> tuple[int, int]:
             )
             added += 1
         elif (action.title, action.category_id, action.required_for) != (
-            row.title, category.id, row.required_for
+            row.title,
+            category.id,
+            row.required_for,
         ):
             action.title, action.category, action.required_for = (
-                row.title, category, row.required_for
+                row.title,
+                category,
+                row.required_for,
             )
             updated += 1
     return added, updated
@@ -187,12 +195,16 @@ def cycle_for_date(today: date) -> dict:
     Dates are a starting point only; program staff set the real ones for each cycle.
     """
     if today.month <= 6:
-        name, opens, deadline = f"{today.year} Spring", date(today.year, 1, 1), date(
-            today.year, 6, 30
+        name, opens, deadline = (
+            f"{today.year} Spring",
+            date(today.year, 1, 1),
+            date(today.year, 6, 30),
         )
     else:
-        name, opens, deadline = f"{today.year} Fall", date(today.year, 7, 1), date(
-            today.year, 12, 31
+        name, opens, deadline = (
+            f"{today.year} Fall",
+            date(today.year, 7, 1),
+            date(today.year, 12, 31),
         )
     return {
         "name": name,

@@ -163,7 +163,10 @@ def catalog(app) -> dict[str, Action]:
     ]:
         category = categories[int(number.split(".")[0])]
         actions[number] = Action(
-            catalog_year=2024, number=number, title=title, category=category,
+            catalog_year=2024,
+            number=number,
+            title=title,
+            category=category,
             required_for=required,
         )
     db.session.add_all(actions.values())
@@ -191,8 +194,12 @@ def cycle(app) -> Cycle:
 
 def make_user(role: str, email: str, password_hash: str, municipality=None, **extra) -> User:
     user = User(
-        email=email, name=email.split("@")[0].replace(".", " ").title(), role=role,
-        municipality=municipality, password_hash=password_hash, **extra,
+        email=email,
+        name=email.split("@")[0].replace(".", " ").title(),
+        role=role,
+        municipality=municipality,
+        password_hash=password_hash,
+        **extra,
     )
     db.session.add(user)
     db.session.commit()

@@ -17,9 +17,7 @@ def csrf_token_from(html: str) -> str:
 
 def sign_in_with_csrf(client: FlaskClient, email: str, password: str):
     token = csrf_token_from(client.get("/sign-in").get_data(as_text=True))
-    return client.post(
-        "/sign-in", data={"email": email, "password": password, "csrf_token": token}
-    )
+    return client.post("/sign-in", data={"email": email, "password": password, "csrf_token": token})
 
 
 def example_url_args(rule, values: dict) -> dict:

@@ -130,7 +130,8 @@ def test_next_takes_the_user_back_to_the_page_asked_for(client, staff_user, cycl
 )
 def test_next_never_leaves_the_site(client, staff_user, target):
     response = client.post(
-        "/sign-in", query_string={"next": target},
+        "/sign-in",
+        query_string={"next": target},
         data={"email": staff_user.email, "password": PASSWORD},
     )
     assert response.headers["Location"] == "/towns/windham"

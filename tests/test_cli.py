@@ -62,8 +62,17 @@ def test_demo_accounts_are_created_once_and_get_new_passwords(runner):
 
 def test_create_user_prints_a_generated_password_once(runner, town):
     result = runner.invoke(
-        args=["create-user", "--email", "New.Person@Windham.test", "--role", "staff",
-              "--town", "Windham", "--name", "New Person"]
+        args=[
+            "create-user",
+            "--email",
+            "New.Person@Windham.test",
+            "--role",
+            "staff",
+            "--town",
+            "Windham",
+            "--name",
+            "New Person",
+        ]
     )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "new.person@windham.test"))
@@ -87,9 +96,7 @@ def test_create_user_with_a_prompted_password(runner, app):
 def test_create_user_refuses_staff_without_a_town_and_duplicates(runner, staff_user):
     no_town = runner.invoke(args=["create-user", "--email", "x@y.test", "--role", "staff"])
     assert no_town.exit_code != 0 and "staff accounts need a town" in no_town.output
-    again = runner.invoke(
-        args=["create-user", "--email", staff_user.email, "--role", "reviewer"]
-    )
+    again = runner.invoke(args=["create-user", "--email", staff_user.email, "--role", "reviewer"])
     assert again.exit_code != 0 and "already exists" in again.output
 
 
@@ -97,7 +104,7 @@ def test_import_actions_adds_a_new_catalog_year(runner, catalog, tmp_path):
     csv_file = tmp_path / "catalog-2026.csv"
     csv_file.write_text(
         "number,title,category_number,required_for\n"
-        "1.1,Optimize for Equity,1,\"bronze,silver,gold\"\n"
+        '1.1,Optimize for Equity,1,"bronze,silver,gold"\n'
         "3.4,Develop an Open Space Plan (2026),3,\n"
         "3.15,Restore Riverbanks,3,\n"
     )

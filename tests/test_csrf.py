@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.helpers import example_url_args, sign_in_with_csrf
+from tests.toolkit_helpers import make_toolkit
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -17,20 +18,24 @@ def csrf_app(app):
 
 
 def test_every_state_changing_route_rejects_missing_csrf_token(
-    csrf_app, client, admin_user, town
+    csrf_app, client, staff_user, town, cycle, catalog
 ):
-    assert sign_in_with_csrf(client, admin_user.email, PASSWORD).status_code == 303
+    toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    assert sign_in_with_csrf(client, staff_user.email, PASSWORD).status_code == 303
+    values = {"slug": town.slug, "toolkit_id": toolkit.id, "step_key": "context"}
     checked = 0
     with csrf_app.test_request_context():
         rules = list(csrf_app.url_map.iter_rules())
     for rule in rules:
         for method in sorted(rule.methods & STATE_CHANGING):
             with csrf_app.test_request_context():
-                url = rule.build(example_url_args(rule, {"slug": town.slug}))[1]
-            response = client.open(url, method=method, data={"anything": "x"})
+                url = rule.build(example_url_args(rule, values))[1]
+            response = client.open(url, method=method, data={"goals": "x", "base_version": 0})
             assert response.status_code == 400, (rule.rule, method, response.status_code)
-            assert "could not be sent" in response.get_data(as_text=True)
+            html = response.get_data(as_text=True)
+            assert "could not be sent" in html or "not saved yet" in html, rule.rule
             checked += 1
+    assert toolkit.step_answers("context").data == {}
     assert checked >= 3
 
 

@@ -24,8 +24,11 @@ def test_town_page_lists_cycle_dates_and_tier_rules_in_words(as_user, staff_user
 
 def test_town_page_follows_the_rules_of_the_cycle_shown(as_user, staff_user, cycle):
     later = Cycle(
-        name="2027 Spring", opens_on=date(2027, 1, 1), submission_deadline=date(2027, 6, 30),
-        lookback_start=date(2024, 1, 1), catalog_year=2024,
+        name="2027 Spring",
+        opens_on=date(2027, 1, 1),
+        submission_deadline=date(2027, 6, 30),
+        lookback_start=date(2024, 1, 1),
+        catalog_year=2024,
         tier_rules_data=[{"tier": "bronze", "distinct_actions": 2, "also_required": []}],
     )
     db.session.add(later)

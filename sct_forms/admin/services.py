@@ -60,8 +60,13 @@ def create_user(
     if role == "coach" and municipality is not None:
         db.session.add(CoachAssignment(coach=user, municipality=municipality))
     audit.record(
-        "user.created", actor=actor, object_type="user", object_id=user.id,
-        municipality_id=user.municipality_id, role=role, email=email,
+        "user.created",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        municipality_id=user.municipality_id,
+        role=role,
+        email=email,
     )
     return user, password
 

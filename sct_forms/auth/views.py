@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, request, session, url
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from sct_forms.auth import services
+from sct_forms.auth import resume, services
 from sct_forms.auth.forms import LanguageForm, SignInForm
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
@@ -44,6 +44,11 @@ def sign_in():
             form.email.data, form.password.data, request.remote_addr or "unknown"
         )
         if result.user is not None:
+            resume_url = services.safe_next_url(request.form.get("resume_url"))
+            if resume_url and request.form.get("resume_data"):
+                finished = resume.resume(resume_url, request.form["resume_data"])
+                if finished is not None:
+                    return finished
             next_url = services.safe_next_url(request.args.get("next"))
             return redirect(next_url or landing_url_for(result.user), code=303)
         if result.throttled:
@@ -55,7 +60,44 @@ def sign_in():
         form.password.data = ""
     elif form.is_submitted():
         status = 422
-    return render("auth/sign_in.html", form=form, error=error), status
+    pending = {
+        "resume_url": request.form.get("resume_url", ""),
+        "resume_data": request.form.get("resume_data", ""),
+    }
+    return render("auth/sign_in.html", form=form, error=error, pending=pending), status
+
+
+def sign_in_to_keep_posted_text():
+    """Flask-Login's answer to a request without a session.
+
+    A POST to a resumable form keeps its fields inside the sign-in page (and for autosave, a
+    401 tells the page to ask for the password in place); other requests go to sign-in.
+    """
+    from flask_login import login_url
+
+    from sct_forms.templating import is_htmx
+
+    if request.headers.get("X-Autosave") == "1" or (is_htmx() and request.method == "POST"):
+        return render("auth/_session_ended.html"), 401
+    if request.method == "POST" and resume.is_resumable(request.endpoint):
+        form = SignInForm(formdata=None)
+        pending = {"resume_url": request.path, "resume_data": resume.pending_fields()}
+        flash(_("Your session ended. Your text is kept: sign in to save it."), "info")
+        return render("auth/sign_in.html", form=form, error=None, pending=pending), 401
+    if is_htmx():
+        return render("auth/_session_ended.html"), 401
+    return redirect(login_url("auth.sign_in", next_url=request.full_path.rstrip("?")))
+
+
+@bp.get("/csrf-token")
+@login_required
+def fresh_csrf_token():
+    """A new CSRF token for a page that has been open longer than its token lives."""
+    from flask_wtf.csrf import generate_csrf
+
+    response = current_app.response_class(generate_csrf(), mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/sign-out")

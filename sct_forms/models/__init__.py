@@ -2,6 +2,7 @@
 
 from sct_forms.models.audit import AuditEvent
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
+from sct_forms.models.toolkits import Evidence, StepAnswers, Toolkit
 from sct_forms.models.types import utcnow
 from sct_forms.models.users import (
     ROLES,
@@ -18,8 +19,11 @@ __all__ = [
     "Category",
     "CoachAssignment",
     "Cycle",
+    "Evidence",
     "Municipality",
     "SignInFailure",
+    "StepAnswers",
+    "Toolkit",
     "User",
     "new_session_nonce",
     "utcnow",

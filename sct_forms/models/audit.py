@@ -23,9 +23,7 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(40))
-    municipality_id: Mapped[int | None] = mapped_column(
-        ForeignKey("municipality.id"), index=True
-    )
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from sct_forms.access import municipality_or_404, roles_required
@@ -12,6 +13,7 @@ from sct_forms.extensions import db
 from sct_forms.models import Cycle
 from sct_forms.reference_data import current_cycle
 from sct_forms.templating import render
+from sct_forms.toolkits.services import toolkit_completeness, toolkits_of
 
 bp = Blueprint("towns", __name__, url_prefix="/towns")
 
@@ -25,4 +27,19 @@ def show(slug: str):
     if cycle_id and cycle is None:
         abort(404)
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
-    return render("towns/show.html", town=town, cycle=cycle, cycles=cycles, today=date.today())
+    toolkits = (
+        [(toolkit, toolkit_completeness(toolkit)) for toolkit in toolkits_of(town, cycle)]
+        if cycle
+        else []
+    )
+    return render(
+        "towns/show.html",
+        town=town,
+        cycle=cycle,
+        cycles=cycles,
+        today=date.today(),
+        toolkits=toolkits,
+        may_start=current_user.role == "staff"
+        and cycle is not None
+        and cycle == current_cycle(date.today()),
+    )

@@ -1,0 +1,54 @@
+"""Template filters for showing answers and what is missing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+from flask_babel import format_date
+
+from sct_forms.domain.completeness import Missing
+from sct_forms.domain.toolkit_definition import Step
+from sct_forms.i18n import gettext as _
+from sct_forms.toolkits.labels import town_label
+from sct_forms.toolkits.messages import field_anchor, problem_message
+from sct_forms.toolkits.presenters import FieldView, question_labels
+
+
+def answer_text(field: FieldView, language: str) -> str:
+    """An answer as a reader would say it: choice labels, long dates, "Not answered"."""
+    value = field.value
+    if value in (None, "", []):
+        return _("Not answered")
+    if field.type in ("choice", "multi_choice", "yes_no"):
+        labels = dict(field.choices(language))
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(v, v) for v in values)
+    if field.type == "date":
+        try:
+            return format_date(date.fromisoformat(value), "long")
+        except ValueError:
+            return value
+    return value
+
+
+def missing_message(missing: Missing, step: Step, language: str) -> str:
+    if missing.code == "evidence_missing":
+        return problem_message(missing.code, missing.params)
+    label = question_labels(step, language).get(missing.path, missing.path)
+    in_group = missing.path.count(".") == 2
+    return f"{label}: {problem_message(missing.code, missing.params, in_group=in_group)}"
+
+
+def filesize(size: int) -> str:
+    if size >= 1024 * 1024:
+        return _("%(n).1f MB", n=size / (1024 * 1024))
+    return _("%(n)s KB", n=max(1, round(size / 1024)))
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["answer_text"] = answer_text
+    app.jinja_env.filters["missing_message"] = missing_message
+    app.jinja_env.filters["missing_anchor"] = field_anchor
+    app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["state_label_for_town"] = lambda state, _item=None: town_label(state)

@@ -1,0 +1,255 @@
+"""Starting toolkits and saving their answers, without ever silently overwriting anyone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sct_forms import audit
+from sct_forms.domain import workflow
+from sct_forms.domain.answers import ValidationContext
+from sct_forms.domain.changes import changed_fields
+from sct_forms.domain.completeness import EvidenceSummary, ToolkitCompleteness, completeness
+from sct_forms.domain.toolkit_definition import (
+    CURRENT_VERSION,
+    ToolkitDefinition,
+    load_definition,
+)
+from sct_forms.extensions import db
+from sct_forms.models import Action, Category, Cycle, Municipality, StepAnswers, Toolkit, User
+from sct_forms.models.types import utcnow
+
+EQUITY_ACTION_NUMBER = "1.1"
+
+
+def definition_for(toolkit: Toolkit) -> ToolkitDefinition:
+    return load_definition(toolkit.definition_version)
+
+
+def validation_context(toolkit: Toolkit, today: date | None = None) -> ValidationContext:
+    return ValidationContext(
+        lookback_start=toolkit.cycle.lookback_start, today=today or date.today()
+    )
+
+
+def evidence_by_step(toolkit: Toolkit) -> dict[str, list[EvidenceSummary]]:
+    found: dict[str, list[EvidenceSummary]] = {}
+    for item in toolkit.evidence:
+        found.setdefault(item.step_key, []).append(EvidenceSummary(kind=item.kind))
+    return found
+
+
+def toolkit_completeness(toolkit: Toolkit, today: date | None = None) -> ToolkitCompleteness:
+    return completeness(
+        definition_for(toolkit),
+        toolkit.answers_by_step(),
+        evidence_by_step(toolkit),
+        validation_context(toolkit, today),
+    )
+
+
+def may_edit(user: User, toolkit: Toolkit) -> bool:
+    """Staff of the toolkit's own town, while the workflow lets the town edit."""
+    return (
+        user.role == "staff"
+        and user.municipality_id == toolkit.municipality_id
+        and workflow.may(user.role, toolkit.state, "edit")
+    )
+
+
+# --- starting a toolkit ---------------------------------------------------------------------
+
+
+class StartRefusedError(ValueError):
+    """A toolkit that cannot be started; ``code`` names the reason for the page to explain."""
+
+    def __init__(self, code: str, **params: Any):
+        super().__init__(code)
+        self.code, self.params = code, params
+
+
+def toolkits_of(town: Municipality, cycle: Cycle) -> list[Toolkit]:
+    return list(
+        db.session.scalars(
+            select(Toolkit)
+            .where(Toolkit.municipality_id == town.id, Toolkit.cycle_id == cycle.id)
+            .order_by(Toolkit.created_at)
+        )
+    )
+
+
+def pairable_actions(town: Municipality, cycle: Cycle) -> list[tuple[Category, list[Action]]]:
+    """The cycle's catalog grouped by category, without 1.1, for choosing a paired action."""
+    actions = db.session.scalars(
+        select(Action)
+        .join(Category)
+        .where(Action.catalog_year == cycle.catalog_year, Action.number != EQUITY_ACTION_NUMBER)
+    ).all()
+    groups: dict[int, tuple[Category, list[Action]]] = {}
+    for action in sorted(actions, key=lambda a: a.sort_key):
+        groups.setdefault(action.category.number, (action.category, []))[1].append(action)
+    return [groups[number] for number in sorted(groups)]
+
+
+def start_toolkit(
+    town: Municipality, cycle: Cycle, action_id: int | None, confirmed: bool, user: User
+) -> Toolkit:
+    """Create a draft toolkit for a paired action, or raise StartRefusedError saying why not."""
+    action = db.session.get(Action, action_id) if action_id else None
+    if action is None:
+        raise StartRefusedError("no_action")
+    if action.number == EQUITY_ACTION_NUMBER:
+        raise StartRefusedError("is_equity_action")
+    if action.catalog_year != cycle.catalog_year:
+        raise StartRefusedError("not_in_catalog", action=action.label, year=cycle.catalog_year)
+    already = db.session.scalar(
+        select(Toolkit).where(
+            Toolkit.municipality_id == town.id,
+            Toolkit.cycle_id == cycle.id,
+            Toolkit.paired_action_id == action.id,
+        )
+    )
+    if already is not None:
+        raise StartRefusedError("already_paired", action=action.label, toolkit_id=already.id)
+    if not confirmed:
+        raise StartRefusedError("not_confirmed")
+    definition = load_definition(CURRENT_VERSION)
+    toolkit = Toolkit(
+        municipality=town,
+        cycle=cycle,
+        paired_action=action,
+        definition_version=definition.version,
+        state="draft",
+        confirmed_in_submission=True,
+        created_by_id=user.id,
+        updated_by_id=user.id,
+    )
+    # Every step gets its row now, so concurrent first saves compete on a version number.
+    toolkit.steps = [
+        StepAnswers(step_key=step.key, data={}, version=0) for step in definition.steps
+    ]
+    db.session.add(toolkit)
+    db.session.flush()
+    audit.record(
+        "toolkit.started",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=town.id,
+        paired_action=action.number,
+        cycle=cycle.name,
+        definition_version=definition.version,
+    )
+    db.session.commit()
+    return toolkit
+
+
+# --- saving a step --------------------------------------------------------------------------
+
+
+@dataclass
+class SaveResult:
+    saved: bool
+    version: int
+    # On a conflict: what the other person saved, and who and when.
+    theirs: dict = field(default_factory=dict)
+    their_version: int | None = None
+    their_author: User | None = None
+    changes: dict[str, tuple] = field(default_factory=dict)
+
+
+def save_step(
+    toolkit: Toolkit,
+    step_key: str,
+    answers: dict,
+    base_version: int,
+    user: User,
+    *,
+    resolution: str | None = None,
+) -> SaveResult:
+    """Store a step's answers if nobody saved since ``base_version``; report a conflict if so.
+
+    The version check is an atomic compare-and-set in the database, so it holds across
+    app servers. ``resolution`` ("keep_mine" or "merged") marks a save that settles a conflict.
+    """
+    row = toolkit.step_answers(step_key)
+    if row is None:
+        raise KeyError(step_key)
+    db.session.refresh(row)
+    if row.version != base_version:
+        return _conflict(toolkit, row, answers, base_version, user)
+    before = row.data or {}
+    changes = changed_fields(before, answers)
+    if not changes and resolution is None:
+        return SaveResult(saved=True, version=row.version)
+    now = utcnow()
+    result = db.session.execute(
+        update(StepAnswers)
+        .where(StepAnswers.id == row.id, StepAnswers.version == base_version)
+        .values(data=answers, version=base_version + 1, updated_by_id=user.id, updated_at=now)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(row)
+        return _conflict(toolkit, row, answers, base_version, user)
+    toolkit.updated_at, toolkit.updated_by_id = now, user.id
+    audit.record(
+        "toolkit.step_saved",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        step=step_key,
+        version=base_version + 1,
+        resolution=resolution,
+        changes={path: {"from": old, "to": new} for path, (old, new) in changes.items()},
+    )
+    db.session.commit()
+    db.session.refresh(row)
+    return SaveResult(saved=True, version=row.version, changes=changes)
+
+
+def _conflict(
+    toolkit: Toolkit, row: StepAnswers, mine: dict, base_version: int, user: User
+) -> SaveResult:
+    audit.record(
+        "toolkit.step_conflict",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        step=row.step_key,
+        base_version=base_version,
+        their_version=row.version,
+        their_author_id=row.updated_by_id,
+        mine=mine,
+    )
+    db.session.commit()
+    return SaveResult(
+        saved=False,
+        version=row.version,
+        theirs=row.data or {},
+        their_version=row.version,
+        their_author=row.updated_by,
+        changes=changed_fields(row.data or {}, mine),
+    )
+
+
+def record_conflict_kept_theirs(
+    toolkit: Toolkit, step_key: str, discarded: dict, user: User
+) -> None:
+    """The user chose the other person's version; what they had typed stays in the audit log."""
+    audit.record(
+        "toolkit.step_conflict_resolved",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        step=step_key,
+        resolution="keep_theirs",
+        discarded=discarded,
+    )
+    db.session.commit()

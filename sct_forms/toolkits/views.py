@@ -1,0 +1,346 @@
+"""Starting an Equity Toolkit and filling in its steps (htmx-enhanced, works without JS)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_babel import format_time
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from sct_forms.access import municipality_or_404, roles_required, visible_or_404
+from sct_forms.auth.resume import resumable
+from sct_forms.domain.answers import normalise_step_answers, validate_step_answers
+from sct_forms.extensions import csrf
+from sct_forms.i18n import get_locale_language
+from sct_forms.models import Toolkit
+from sct_forms.reference_data import current_cycle
+from sct_forms.templating import is_htmx, render
+from sct_forms.toolkits import services
+from sct_forms.toolkits.forms import StartToolkitForm
+from sct_forms.toolkits.messages import start_refused_message
+from sct_forms.toolkits.presenters import StepView, field_view
+
+bp = Blueprint("toolkits", __name__)
+
+ALL_ROLES = ("staff", "reviewer", "coach", "admin")
+
+
+# --- starting -------------------------------------------------------------------------------
+
+
+@bp.route("/towns/<slug>/toolkits/new", methods=["GET", "POST"])
+@roles_required("staff")
+def start(slug: str):
+    town = municipality_or_404(slug)
+    cycle = current_cycle(date.today())
+    if cycle is None:
+        abort(404)
+    form = StartToolkitForm()
+    query = (request.values.get("q") or "").strip()
+    error = None
+    if form.validate_on_submit():
+        try:
+            toolkit = services.start_toolkit(
+                town, cycle, form.action_id.data, form.confirmed.data, current_user
+            )
+        except services.StartRefusedError as refused:
+            error = start_refused_message(refused.code, refused.params)
+        else:
+            first = services.definition_for(toolkit).steps[0]
+            return redirect(
+                url_for("toolkits.step", toolkit_id=toolkit.id, step_key=first.key), 303
+            )
+    groups = services.pairable_actions(town, cycle)
+    paired = {t.paired_action_id: t for t in services.toolkits_of(town, cycle)}
+    if query:
+        needle = query.lower()
+        groups = [
+            (category, [a for a in actions if needle in a.label.lower()])
+            for category, actions in groups
+        ]
+        groups = [(category, actions) for category, actions in groups if actions]
+    status = 422 if error else 200
+    return render(
+        "toolkits/start.html",
+        block="action_list",
+        town=town,
+        cycle=cycle,
+        form=form,
+        groups=groups,
+        paired=paired,
+        query=query,
+        error=error,
+    ), status
+
+
+# --- step pages -----------------------------------------------------------------------------
+
+
+def _toolkit_and_step(toolkit_id: int, step_key: str):
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    definition = services.definition_for(toolkit)
+    try:
+        step = definition.step(step_key)
+    except KeyError:
+        abort(404)
+    return toolkit, definition, step
+
+
+def _step_view(toolkit, definition, step, answers=None, *, problems=None, version=None, **extra):
+    row = toolkit.step_answers(step.key)
+    return StepView.build(
+        toolkit=toolkit,
+        definition=definition,
+        step=step,
+        answers=row.data if answers is None else answers,
+        version=row.version if version is None else version,
+        problems=problems or [],
+        language=get_locale_language(),
+        editable=services.may_edit(current_user, toolkit),
+        **extra,
+    )
+
+
+@bp.get("/toolkits/<int:toolkit_id>/steps/<step_key>")
+@roles_required(*ALL_ROLES)
+def step(toolkit_id: int, step_key: str):
+    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    view = _step_view(toolkit, definition, step_def)
+    return render("toolkits/step.html", view=view)
+
+
+@bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>")
+@roles_required("staff")
+@csrf.exempt  # checked below, so an expired token keeps what was typed instead of losing it
+def save_step(toolkit_id: int, step_key: str):
+    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    return save_posted_step(toolkit, definition, step_def, request.form)
+
+
+@resumable("toolkits.save_step")
+def resume_save_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Response:
+    """Finish a step save that was posted when the session had ended."""
+    if current_user.role != "staff":
+        abort(403)
+    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    return save_posted_step(toolkit, definition, step_def, posted)
+
+
+def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Response:
+    """Save what a step form posted and answer as the request expects (page or fragment)."""
+    autosave = request.headers.get("X-Autosave") == "1"
+    answers = normalise_step_answers(step_def, posted)
+    if not _csrf_valid():
+        view = _step_view(
+            toolkit,
+            definition,
+            step_def,
+            answers,
+            token_expired=True,
+            version=_int(posted.get("base_version")),
+        )
+        if autosave:
+            return render("toolkits/_save_status.html", state="token_expired"), 400
+        return render("toolkits/step.html", view=view), 400
+    if not services.may_edit(current_user, toolkit):
+        return _not_editable(toolkit, autosave)
+    intent = posted.get("intent", "save")
+    base_version = _int(posted.get("base_version"))
+    resolution = (
+        posted.get("resolution") if posted.get("resolution") in ("keep_mine", "merged") else None
+    )
+    result = services.save_step(
+        toolkit, step_def.key, answers, base_version, current_user, resolution=resolution
+    )
+    if not result.saved:
+        view = _step_view(toolkit, definition, step_def, answers, conflict=result)
+        if autosave:
+            return render("toolkits/_save_status.html", state="conflict"), 409
+        return render("toolkits/conflict.html", view=view, mine_json=json.dumps(answers)), 409
+    ctx = services.validation_context(toolkit)
+    problems = validate_step_answers(step_def, answers, ctx, check_required=False)
+    if autosave:
+        response = Response(
+            render(
+                "toolkits/_save_status.html",
+                state="saved",
+                saved_at=format_time(toolkit.updated_at, "short"),
+            )
+        )
+        response.headers["X-Step-Version"] = str(result.version)
+        return response
+    if intent.startswith("add:"):
+        view = _step_view(
+            toolkit,
+            definition,
+            step_def,
+            answers,
+            version=result.version,
+            problems=problems,
+            extra_rows={intent[4:]: 1},
+            focus_new_row=intent[4:],
+        )
+        return render("toolkits/step.html", view=view)
+    if intent.startswith("remove:"):
+        return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
+    if problems:
+        view = _step_view(
+            toolkit, definition, step_def, answers, version=result.version, problems=problems
+        )
+        return render("toolkits/step.html", view=view), 422
+    if intent == "continue":
+        following = definition.step_after(step_def.key)
+        target = (
+            url_for("toolkits.step", toolkit_id=toolkit.id, step_key=following.key)
+            if following
+            else url_for("toolkits.review", toolkit_id=toolkit.id)
+        )
+        return redirect(target, 303)
+    return redirect(
+        url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key, saved=1), 303
+    )
+
+
+def _csrf_valid() -> bool:
+    from flask import current_app
+    from flask_wtf.csrf import CSRFError
+
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        csrf.protect()
+    except CSRFError:
+        return False
+    return True
+
+
+def _int(value) -> int:  # noqa: ANN001
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _not_editable(toolkit: Toolkit, autosave: bool):
+    if autosave:
+        return render("toolkits/_save_status.html", state="locked"), 409
+    abort(409)
+
+
+def step_page_with_upload_error(toolkit, definition, step_def, field: str, message: str, form):
+    """The step page again, with the upload's problem next to its field and the text kept."""
+    view = _step_view(toolkit, definition, step_def)
+    error = {"field": field, "message": message, "form": form}
+    return render("toolkits/step.html", view=view, upload_error=error), 422
+
+
+@bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/check")
+@roles_required("staff")
+def check_field(toolkit_id: int, step_key: str):
+    """Blur validation of one field: its error slot, 422 when there is a problem."""
+    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    path = request.form.get("field", "")
+    answers = normalise_step_answers(step_def, request.form)
+    ctx = services.validation_context(toolkit)
+    problems = [
+        p
+        for p in validate_step_answers(step_def, answers, ctx, check_required=True)
+        if p.path == path
+    ]
+    view = field_view(step_def, path, problems, get_locale_language())
+    if view is None:
+        abort(404)
+    return render("toolkits/_field_error.html", field=view), 422 if problems else 200
+
+
+@bp.get("/toolkits/<int:toolkit_id>/steps/<step_key>/rows/<group_key>")
+@roles_required("staff")
+def new_row(toolkit_id: int, step_key: str, group_key: str):
+    """A blank row of a repeatable group, for htmx to add in place."""
+    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    if not services.may_edit(current_user, toolkit):
+        abort(409)
+    index = request.args.get("index", type=int)
+    view = _step_view(toolkit, definition, step_def)
+    group = view.group(group_key)
+    if group is None or index is None or index < 0 or index > 500:
+        abort(404)
+    return render(
+        "toolkits/_group_row.html", view=view, group=group, row=group.blank_row(index), new=True
+    )
+
+
+@bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/conflict")
+@roles_required("staff")
+def resolve_conflict(toolkit_id: int, step_key: str):
+    """The user's choice after a conflict: keep theirs, keep mine, or merge by hand."""
+    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    if not services.may_edit(current_user, toolkit):
+        abort(409)
+    try:
+        mine = json.loads(request.form.get("mine", "{}"))
+    except ValueError:
+        abort(400)
+    mine_form = _answers_to_form(step_def, mine)
+    mine = normalise_step_answers(step_def, mine_form)
+    choice = request.form.get("choice")
+    row = toolkit.step_answers(step_def.key)
+    if choice == "keep_theirs":
+        services.record_conflict_kept_theirs(toolkit, step_def.key, mine, current_user)
+        return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
+    if choice == "keep_mine":
+        mine_form.setlist("base_version", [str(_int(request.form.get("their_version")))])
+        mine_form.setlist("resolution", ["keep_mine"])
+        mine_form.setlist("intent", ["save"])
+        mine_form.setlist("csrf_token", [request.form.get("csrf_token", "")])
+        return save_posted_step(toolkit, definition, step_def, mine_form)
+    if choice == "merge":
+        theirs = row.data or {}
+        view = _step_view(
+            toolkit, definition, step_def, mine, version=row.version, merging_with=theirs
+        )
+        return render("toolkits/step.html", view=view)
+    abort(400)
+
+
+def _answers_to_form(step_def, answers: dict) -> MultiDict:
+    """Stored answers back into the shape a step form posts."""
+    form = MultiDict()
+    for question in step_def.questions:
+        value = answers.get(question.key)
+        if question.type == "group":
+            for index, row in enumerate(value or []):
+                for sub in question.fields:
+                    sub_value = (row or {}).get(sub.key, "")
+                    name = f"{question.key}-{index}-{sub.key}"
+                    for item in sub_value if isinstance(sub_value, list) else [sub_value]:
+                        form.add(name, item)
+        elif isinstance(value, list):
+            for item in value:
+                form.add(question.key, item)
+        elif value is not None:
+            form.add(question.key, value)
+    return form
+
+
+@bp.get("/toolkits/<int:toolkit_id>")
+@roles_required(*ALL_ROLES)
+def review(toolkit_id: int):
+    """Review and submit: every step's answers, evidence and what is still missing."""
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    definition = services.definition_for(toolkit)
+    language = get_locale_language()
+    steps = [_step_view(toolkit, definition, step_def) for step_def in definition.steps]
+    return render(
+        "toolkits/review.html",
+        toolkit=toolkit,
+        steps=steps,
+        language=language,
+        completeness=services.toolkit_completeness(toolkit),
+        editable=services.may_edit(current_user, toolkit),
+        is_htmx=is_htmx(),
+    )

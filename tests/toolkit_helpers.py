@@ -1,0 +1,145 @@
+"""Filling in toolkits in tests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sct_forms.domain.toolkit_definition import load_definition
+from sct_forms.extensions import db
+from sct_forms.models import StepAnswers, Toolkit, User
+
+COMPLETE_ANSWERS = {
+    "context": {
+        "goals": "Plan open space that every neighborhood can reach on foot.",
+        "team": "Parks director (lead), planner, two residents from the Latino community.",
+        "community_data": "Census tract data, park access maps, the 2022 resident survey.",
+        "start_date": "2026-01-15",
+    },
+    "affected_and_missing": {
+        "how_identified": "We mapped who lives farthest from a park and asked partners.",
+        "groups": [
+            {
+                "name": "Spanish-speaking families in the north end",
+                "effect": "They live farthest from any park.",
+                "usually_missing": "yes",
+                "barriers": ["language", "schedule"],
+                "other_barriers": "",
+            }
+        ],
+    },
+    "outreach": {
+        "activities": [
+            {
+                "date": "2026-02-10",
+                "method": "door_to_door",
+                "languages": "Spanish, English",
+                "groups_reached": "North end families",
+                "partners": "Windham Area Interfaith Ministry",
+            }
+        ],
+        "accommodations": ["interpretation", "childcare"],
+        "accommodations_detail": "",
+    },
+    "engagement": {
+        "events": [
+            {
+                "date": "2026-03-04",
+                "format": "workshop",
+                "participants": "42",
+                "groups_represented": "North end families, youth",
+                "languages": "Spanish",
+                "accommodations": "Childcare and food",
+            }
+        ],
+        "what_people_said": "People want a playground within a ten-minute walk.",
+        "shared_decisions": "Residents voted on the three sites.",
+    },
+    "outcomes": {
+        "changes": [
+            {
+                "what_changed": "Added a pocket park on Main Street.",
+                "because_of": "Families said the nearest park was too far.",
+                "who_benefits": "North end families",
+            }
+        ],
+        "closing_the_loop": "We presented the plan at a bilingual meeting.",
+        "report_back_date": "",
+    },
+    "reflection": {
+        "lessons": "Start with partners people already trust.",
+        "do_differently": "Hold meetings on weekends.",
+        "continuing_engagement": "A resident advisory group meets every quarter.",
+        "coach_used": "",
+    },
+}
+
+
+def form_fields(step_key: str, answers: dict) -> dict[str, list[str] | str]:
+    """A step's answers in the shape its form posts."""
+    fields: dict[str, list[str] | str] = {}
+    for key, value in answers.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for index, row in enumerate(value):
+                for sub_key, sub_value in row.items():
+                    fields[f"{key}-{index}-{sub_key}"] = sub_value
+        else:
+            fields[key] = value
+    return fields
+
+
+def step_version(toolkit: Toolkit, step_key: str) -> int:
+    db.session.expire_all()
+    return (
+        db.session.query(StepAnswers)
+        .filter_by(toolkit_id=toolkit.id, step_key=step_key)
+        .one()
+        .version
+    )
+
+
+def make_toolkit(town, cycle, action, user: User) -> Toolkit:
+    definition = load_definition("2024.1")
+    toolkit = Toolkit(
+        municipality_id=town.id,
+        cycle_id=cycle.id,
+        paired_action_id=action.id,
+        definition_version=definition.version,
+        state="draft",
+        confirmed_in_submission=True,
+        created_by_id=user.id,
+        updated_by_id=user.id,
+    )
+    toolkit.steps = [StepAnswers(step_key=s.key, data={}, version=0) for s in definition.steps]
+    db.session.add(toolkit)
+    db.session.commit()
+    return toolkit
+
+
+def fill_completely(toolkit: Toolkit, user: User, with_evidence: bool = True) -> None:
+    """Answers and evidence that make every step complete, written directly."""
+    from sct_forms.models import Evidence
+
+    for row in toolkit.steps:
+        row.data = COMPLETE_ANSWERS[row.step_key]
+        row.version += 1
+    if with_evidence:
+        for step_key in ("outreach", "engagement"):
+            db.session.add(
+                Evidence(
+                    toolkit=toolkit,
+                    municipality_id=toolkit.municipality_id,
+                    step_key=step_key,
+                    title="Flyer",
+                    kind="document",
+                    mime_type="application/pdf",
+                    display_name="flyer.pdf",
+                    size=10,
+                    sha256="0" * 64,
+                    storage_name=f"test-{step_key}-{toolkit.id}-xxxxxxxxxxxxxxxx",
+                    uploaded_by_id=user.id,
+                )
+            )
+    db.session.commit()
+
+
+TODAY = date.today()
