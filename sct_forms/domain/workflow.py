@@ -20,6 +20,54 @@ STATES = (
 )
 ROLES = ("staff", "reviewer", "coach", "admin")
 
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name message extractors look for
+    """Mark an English source string for translation without translating it here."""
+    # Domain code runs without Flask; the web layer translates the returned source string.
+    # Extract with ``pybabel extract -k N_`` so these strings land in the catalog.
+    return message
+
+
+@dataclass(frozen=True)
+class StateLabels:
+    """A state's two English source labels: the program's word and the town-facing words."""
+
+    internal: str
+    # Says whose turn it is, because that is what a town needs to know at a glance.
+    town: str
+
+
+STATE_LABELS: dict[str, StateLabels] = {
+    "draft": StateLabels(N_("Draft"), N_("Your turn: in progress")),
+    "submitted": StateLabels(N_("Submitted"), N_("With reviewers")),
+    "in_review": StateLabels(N_("In review"), N_("With reviewers")),
+    "changes_requested": StateLabels(N_("Changes requested"), N_("Your turn: changes requested")),
+    "approved": StateLabels(N_("Approved"), N_("Approved")),
+    "not_approved": StateLabels(N_("Not approved"), N_("Not approved")),
+    "withdrawn": StateLabels(N_("Withdrawn"), N_("Withdrawn by your town")),
+}
+
+# Who has to act next. Withdrawn counts as nobody's turn: nothing is pending, even though the
+# town may choose to reopen it.
+_TURNS: dict[str, str] = {
+    "draft": "town",
+    "changes_requested": "town",
+    "submitted": "reviewers",
+    "in_review": "reviewers",
+    "approved": "nobody",
+    "not_approved": "nobody",
+    "withdrawn": "nobody",
+}
+
+
+def whose_turn(state: str) -> str:
+    """Who acts next in ``state``: "town", "reviewers" or "nobody"; ValueError if unknown."""
+    try:
+        return _TURNS[state]
+    except KeyError:
+        raise ValueError(f"unknown workflow state {state!r}") from None
+
+
 # What a role may do to the item's content in a state.
 PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "draft": {"staff": frozenset({"edit"})},
@@ -41,6 +89,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
 
 @dataclass(frozen=True)
 class Transition:
+    """A named move from ``source`` to ``target`` that any of ``roles`` may trigger."""
+
     name: str
     source: str
     target: str
@@ -87,6 +137,7 @@ def find_transition(name: str, state: str, role: str) -> Transition:
 
 
 def allowed_transitions(state: str, role: str) -> list[Transition]:
+    """The transitions ``role`` may trigger from ``state``."""
     return [t for t in TRANSITIONS if t.source == state and role in t.roles]
 
 
@@ -96,8 +147,10 @@ def may(role: str, state: str, permission: str) -> bool:
 
 
 def is_with_reviewers(state: str) -> bool:
+    """Whether the item waits on reviewers (submitted or in review)."""
     return state in ("submitted", "in_review")
 
 
 def is_final(state: str) -> bool:
+    """Whether the verdict is in: no transition leaves the state."""
     return state in ("approved", "not_approved")

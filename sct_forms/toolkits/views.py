@@ -13,7 +13,11 @@ from werkzeug.wrappers import Response
 
 from sct_forms.access import municipality_or_404, roles_required, visible_or_404
 from sct_forms.auth.resume import resumable
-from sct_forms.domain.answers import normalise_step_answers, validate_step_answers
+from sct_forms.domain.answers import (
+    normalise_step_answers,
+    validate_step_answers,
+    validate_value,
+)
 from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
 from sct_forms.models import Toolkit
@@ -172,6 +176,9 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             )
         )
         response.headers["X-Step-Version"] = str(result.version)
+        step_progress = services.toolkit_completeness(toolkit).step(step_def.key)
+        response.headers["X-Step-Percent"] = str(step_progress.percent)
+        response.headers["X-Step-State"] = step_progress.state
         return response
     if intent.startswith("add:"):
         view = _step_view(
@@ -244,16 +251,18 @@ def check_field(toolkit_id: int, step_key: str):
     """Blur validation of one field: its error slot, 422 when there is a problem."""
     toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
     path = request.form.get("field", "")
-    answers = normalise_step_answers(step_def, request.form)
-    ctx = services.validation_context(toolkit)
-    problems = [
-        p
-        for p in validate_step_answers(step_def, answers, ctx, check_required=True)
-        if p.path == path
-    ]
-    view = field_view(step_def, path, problems, get_locale_language())
-    if view is None:
+    language = get_locale_language()
+    blank = field_view(step_def, path, [], language)
+    if blank is None:
         abort(404)
+    question = blank.question
+    if question.type == "multi_choice":
+        raw = request.form.getlist(blank.name)
+    else:
+        raw = (request.form.get(blank.name) or "").strip()
+    ctx = services.validation_context(toolkit)
+    problems = validate_value(question, raw, ctx, path=path, check_required=True)
+    view = field_view(step_def, path, problems, language)
     return render("toolkits/_field_error.html", field=view), 422 if problems else 200
 
 

@@ -1,6 +1,274 @@
-// Small progressive enhancements; every page works without this file.
-document.addEventListener("DOMContentLoaded", () => {
-  // Move focus to the error summary so screen reader users hear what went wrong.
-  const summary = document.getElementById("error-summary");
-  if (summary) summary.focus();
-});
+// sct-forms: progressive enhancements. Every page works without this file; with it, step forms
+// save themselves, keep text in the browser when offline, and survive an ended session.
+(function () {
+  "use strict";
+
+  const messages = readJson("js-messages");
+  const SAVE_DELAY_MS = 1500;
+  const RETRY_DELAYS_MS = [3000, 10000, 30000];
+
+  function readJson(id) {
+    const node = document.getElementById(id);
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // After signing in again the session has a new CSRF token: put it everywhere the page keeps one.
+  function useCsrfToken(token) {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) meta.content = token;
+    document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRFToken": token }));
+    document.querySelectorAll('input[name="csrf_token"]').forEach((input) => { input.value = token; });
+  }
+
+  async function refreshCsrfToken() {
+    const response = await fetch("/csrf-token", { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return false;
+    useCsrfToken((await response.text()).trim());
+    return true;
+  }
+
+  // --- Inline checks: keep aria-invalid and the field's look in step with its error slot ----------
+  function syncFieldError(slot) {
+    const fieldId = slot.id.replace(/-error$/, "");
+    const wrapper = document.getElementById(fieldId + "-field");
+    const input = document.getElementById(fieldId);
+    const hasError = !slot.hidden && slot.textContent.trim() !== "";
+    if (wrapper) wrapper.classList.toggle("field-error", hasError);
+    if (!input) return;
+    const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter((id) => id && id !== slot.id);
+    if (hasError) ids.push(slot.id);
+    if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+    if (hasError) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  }
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (target && target.classList && target.classList.contains("group-rows")) {
+      const rows = target.querySelectorAll(".group-row");
+      const row = rows[rows.length - 1];
+      const button = document.querySelector('[data-add-row="' + target.id.replace(/-rows$/, "") + '"]');
+      if (button) button.setAttribute("hx-vals", JSON.stringify({ index: nextRowIndex(target) }));
+      const first = row && row.querySelector("input, textarea, select");
+      if (first) first.focus();
+      announce(messages.rowAdded);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const node = event.detail.elt;
+    if (node && node.classList && node.classList.contains("error-message")) syncFieldError(node);
+  });
+
+  function nextRowIndex(container) {
+    let max = -1;
+    container.querySelectorAll(".group-row").forEach((row) => {
+      const index = parseInt(row.id.split("-").pop(), 10);
+      if (!isNaN(index)) max = Math.max(max, index);
+    });
+    return max + 1;
+  }
+
+  // The meter and the step list follow each save, so the team sees what is still missing.
+  function showProgress(percent, state) {
+    const meter = document.getElementById("step-meter");
+    const label = document.getElementById("step-meter-label");
+    if (meter && percent !== null) {
+      meter.value = Number(percent);
+      meter.textContent = percent + "%";
+      if (label && label.dataset.template) label.textContent = label.dataset.template.replace("__N__", percent);
+    }
+    const stateNode = document.getElementById("current-step-state");
+    const nav = document.querySelector(".step-nav");
+    if (stateNode && nav && state) {
+      const labels = JSON.parse(nav.dataset.stateLabels || "{}");
+      if (labels[state]) stateNode.textContent = labels[state];
+      stateNode.parentElement.className = "step-" + state;
+    }
+  }
+
+  function announce(text) {
+    const region = document.getElementById("save-status") || document.getElementById("messages");
+    if (region && text) region.textContent = text;
+  }
+
+  // --- Autosave ----------------------------------------------------------------------------------
+  function setupAutosave(form) {
+    const storageKey = "sct-forms:draft:" + form.dataset.toolkit + ":" + form.dataset.step;
+    const status = document.getElementById("save-status");
+    const versionInput = document.getElementById("base-version");
+    let timer = null;
+    let retry = 0;
+    let inFlight = false;
+    let blocked = false; // a conflict or a locked toolkit: the person must choose what to do
+    let lastSaved = serialise();
+
+    function serialise() {
+      const pairs = [];
+      new FormData(form).forEach((value, key) => {
+        if (key !== "csrf_token" && key !== "intent") pairs.push([key, String(value)]);
+      });
+      return pairs;
+    }
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+    function show(text) { if (status) status.textContent = text; }
+
+    function keepInBrowser(pairs) {
+      try {
+        localStorage.setItem(storageKey, JSON.stringify({ pairs: pairs, keptAt: Date.now() }));
+      } catch (e) { /* storage full or disabled: the text is still in the page */ }
+    }
+    function forget() { try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ } }
+
+    function schedule(delay) {
+      clearTimeout(timer);
+      timer = setTimeout(save, delay === undefined ? SAVE_DELAY_MS : delay);
+    }
+
+    async function save(options) {
+      if (blocked || inFlight) return;
+      const pairs = serialise();
+      if (same(pairs, lastSaved) && !(options && options.force)) return;
+      keepInBrowser(pairs);
+      if (!navigator.onLine) { show(messages.offline); return; }
+      inFlight = true;
+      const body = new URLSearchParams(pairs);
+      body.append("csrf_token", csrfToken());
+      let response;
+      try {
+        response = await fetch(form.action, {
+          method: "POST", body: body, credentials: "same-origin",
+          keepalive: options && options.leaving,
+          headers: { "X-Autosave": "1", "HX-Request": "true", "X-CSRFToken": csrfToken() },
+        });
+      } catch (e) {
+        inFlight = false;
+        show(messages.offline);
+        return;
+      }
+      inFlight = false;
+      const text = (await response.text()).trim();
+      if (response.ok) {
+        versionInput.value = response.headers.get("X-Step-Version") || versionInput.value;
+        showProgress(response.headers.get("X-Step-Percent"), response.headers.get("X-Step-State"));
+        lastSaved = pairs;
+        retry = 0;
+        forget();
+        show(text);
+        if (!same(serialise(), pairs)) schedule();
+      } else if (response.status === 401) {
+        show(messages.sessionEnded);
+        askToSignIn(pairs);
+      } else if (response.status === 400 && retry < 1) {
+        // The CSRF token expired while the page was open: get a new one and try again.
+        retry += 1;
+        if (await refreshCsrfToken()) save({ force: true });
+      } else if (response.status === 409) {
+        blocked = true;
+        show(text);
+      } else {
+        show(messages.retrying);
+        schedule(RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)]);
+        retry += 1;
+      }
+    }
+
+    function askToSignIn(pairs) {
+      const dialog = document.getElementById("reauth-dialog");
+      if (!dialog || dialog.open) return;
+      const error = dialog.querySelector("[data-reauth-error]");
+      error.hidden = true;
+      dialog.showModal();
+      dialog.querySelector('input[type="email"]').focus();
+      dialog.querySelector("form").onsubmit = async (event) => {
+        event.preventDefault();
+        const formData = new FormData(event.target);
+        const page = await fetch("/sign-in", { credentials: "same-origin", cache: "no-store" });
+        const token = (await page.text()).match(/name="csrf-token" content="([^"]+)"/);
+        const body = new URLSearchParams({
+          email: formData.get("email"), password: formData.get("password"),
+          csrf_token: token ? token[1] : "", resume_url: new URL(form.action).pathname,
+          resume_data: JSON.stringify(serialise().filter(([key]) => key !== "base_version")
+            .concat([["base_version", versionInput.value]])),
+        });
+        const response = await fetch("/sign-in", {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-Autosave": "1", "HX-Request": "true" },
+        });
+        if (response.ok) {
+          versionInput.value = response.headers.get("X-Step-Version") || versionInput.value;
+          show((await response.text()).trim());
+          lastSaved = serialise();
+          forget();
+          dialog.close();
+          await refreshCsrfToken();
+        } else {
+          error.textContent = response.status === 429 ? messages.tooManyAttempts : messages.wrongPassword;
+          error.hidden = false;
+          dialog.querySelector('input[type="password"]').value = "";
+          dialog.querySelector('input[type="password"]').focus();
+        }
+      };
+    }
+
+    // Text kept in this browser from an earlier visit (offline, closed tab): put it back, then save.
+    try {
+      const kept = JSON.parse(localStorage.getItem(storageKey) || "null");
+      if (kept && !same(kept.pairs, lastSaved)) {
+        restore(kept.pairs);
+        show(messages.restored);
+        schedule(500);
+      } else if (kept) {
+        forget();
+      }
+    } catch (e) { /* nothing kept */ }
+
+    function restore(pairs) {
+      const byName = {};
+      pairs.forEach(([key, value]) => { (byName[key] = byName[key] || []).push(value); });
+      // Keep the version the text was based on, so a newer save by someone else is detected.
+      if (byName.base_version) versionInput.value = byName.base_version[0];
+      form.querySelectorAll("input, textarea, select").forEach((input) => {
+        if (!input.name || input.name === "csrf_token" || input.type === "hidden") return;
+        const values = byName[input.name] || [];
+        if (input.type === "checkbox" || input.type === "radio") input.checked = values.includes(input.value);
+        else if (values.length) input.value = values[0];
+      });
+    }
+
+    form.addEventListener("input", () => schedule());
+    form.addEventListener("change", () => schedule());
+    form.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-remove-row]");
+      if (!button) return;
+      event.preventDefault();
+      const row = document.getElementById(button.dataset.removeRow);
+      const group = row.closest("fieldset.group");
+      row.remove();
+      announce(messages.rowRemoved);
+      const add = group.querySelector("[data-add-row]");
+      if (add) add.focus();
+      schedule(0);
+    });
+    window.addEventListener("online", () => { show(messages.backOnline); schedule(0); });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") save({ leaving: true });
+    });
+    form.addEventListener("submit", () => { clearTimeout(timer); forget(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+    document.querySelectorAll("form[data-autosave]").forEach(setupAutosave);
+    const newRow = document.querySelector("[data-new-row]");
+    if (newRow) {
+      const first = newRow.querySelector("input, textarea, select");
+      if (first) first.focus();
+    }
+  });
+})();

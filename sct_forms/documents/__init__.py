@@ -1,0 +1,1 @@
+"""PDF documents (submission packets, certificates) rendered from Jinja templates by WeasyPrint."""
