@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.review.views import bp as review_bp
     from sct_forms.toolkits import filters
+    from sct_forms.toolkits.submission import bp as submission_bp
     from sct_forms.toolkits.views import bp as toolkits_bp
     from sct_forms.towns.views import bp as towns_bp
 
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         towns_bp,
         toolkits_bp,
+        submission_bp,
         evidence_bp,
         review_bp,
         coaching_bp,
@@ -141,3 +143,6 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     filters.register(app)
+    from sct_forms.review import filters as review_filters
+
+    review_filters.register(app)

@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import pillow_heif
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
@@ -107,7 +107,14 @@ def _decode(data: bytes, source_format: str, max_pixels: int) -> Image.Image:
     # Image.open is lazy: it reads the header (and runs Pillow's own bomb check) only.
     image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[source_format]])
     _check_pixels(*image.size, max_pixels)
-    image.load()
+    # WeasyPrint switches Pillow to accept truncated images when it is imported; an upload
+    # cut short must still be refused, so decode with the strict setting.
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     return image
 
 

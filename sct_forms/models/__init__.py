@@ -2,6 +2,7 @@
 
 from sct_forms.models.audit import AuditEvent
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
+from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
 from sct_forms.models.toolkits import Evidence, StepAnswers, Toolkit
 from sct_forms.models.types import utcnow
 from sct_forms.models.users import (
@@ -17,11 +18,15 @@ __all__ = [
     "Action",
     "AuditEvent",
     "Category",
+    "ChangeRequest",
     "CoachAssignment",
     "Cycle",
     "Evidence",
     "Municipality",
+    "ReviewComment",
+    "Revision",
     "SignInFailure",
+    "StepVerdict",
     "StepAnswers",
     "Toolkit",
     "User",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sct_forms.extensions import db
@@ -32,12 +32,18 @@ class Toolkit(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Review bookkeeping: how many revisions were submitted, when the last one was, who reviews.
+    revision_count: Mapped[int] = mapped_column(default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    assigned_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
 
     municipality: Mapped[Municipality] = relationship()
     cycle: Mapped[Cycle] = relationship()
     paired_action: Mapped[Action] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[User] = relationship(foreign_keys=[updated_by_id])
+    assigned_reviewer: Mapped[User | None] = relationship(foreign_keys=[assigned_reviewer_id])
     steps: Mapped[list[StepAnswers]] = relationship(
         back_populates="toolkit", cascade="all, delete-orphan"
     )

@@ -46,9 +46,37 @@ def filesize(size: int) -> str:
     return _("%(n)s KB", n=max(1, round(size / 1024)))
 
 
+def request_anchor(target: str | None) -> str:
+    """Where on the step page a change request points: a field, or the evidence list."""
+    if not target or target.startswith("evidence:"):
+        return "evidence"
+    return field_anchor(target)
+
+
+def request_target_label(target: str, toolkit, step_key: str) -> str:  # noqa: ANN001
+    from sct_forms.i18n import get_locale_language
+    from sct_forms.toolkits.services import definition_for
+
+    if target.startswith("evidence:"):
+        sha = target.split(":", 1)[1]
+        title = next((e.title for e in toolkit.evidence if e.sha256 == sha), None)
+        return _("Evidence: %(title)s", title=title) if title else _("An evidence file")
+    step = definition_for(toolkit).step(step_key)
+    return question_labels(step, get_locale_language()).get(target, target)
+
+
+def toolkit_step_number(toolkit, step_key: str) -> int:  # noqa: ANN001
+    from sct_forms.toolkits.services import definition_for
+
+    return definition_for(toolkit).step(step_key).number
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["answer_text"] = answer_text
     app.jinja_env.filters["missing_message"] = missing_message
     app.jinja_env.filters["missing_anchor"] = field_anchor
     app.jinja_env.filters["filesize"] = filesize
-    app.jinja_env.filters["state_label_for_town"] = lambda state, _item=None: town_label(state)
+    app.jinja_env.filters["town_state"] = town_label
+    app.jinja_env.filters["request_anchor"] = request_anchor
+    app.jinja_env.filters["request_target_label"] = request_target_label
+    app.jinja_env.globals["toolkit_step_number"] = toolkit_step_number

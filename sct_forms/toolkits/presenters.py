@@ -153,6 +153,14 @@ class StepView:
     merging_with: dict | None = None
     focus_new_row: str | None = None
     error_summary: list[tuple[str, str]] = field(default_factory=list)
+    # Change requests of the reviewers not yet closed, shown next to what they are about.
+    requests: list = field(default_factory=list)
+
+    def requests_for(self, target: str | None) -> list:
+        """Requests pinned to a question path; None: the whole step; "evidence": files."""
+        if target == "evidence":
+            return [r for r in self.requests if (r.target or "").startswith("evidence:")]
+        return [r for r in self.requests if r.target == target]
 
     @classmethod
     def build(
@@ -171,68 +179,11 @@ class StepView:
         merging_with=None,
         extra_rows=None,
         focus_new_row=None,
+        requests=None,
     ) -> StepView:
         from sct_forms.toolkits.services import toolkit_completeness
 
-        by_path = {p.path: p for p in problems}
-        items: list[FieldView | GroupView] = []
-        for question in step.questions:
-            value = answers.get(question.key)
-            theirs = (merging_with or {}).get(question.key)
-            if question.type == "group":
-                rows = [r for r in (value or []) if isinstance(r, dict)]
-                their_rows = theirs if isinstance(theirs, list) else []
-                row_views = [
-                    _row_view(
-                        question,
-                        question.key,
-                        i,
-                        row,
-                        by_path,
-                        language,
-                        (their_rows[i] if i < len(their_rows) else {})
-                        if merging_with is not None
-                        else None,
-                    )
-                    for i, row in enumerate(rows)
-                ]
-                wanted_blank = (extra_rows or {}).get(question.key, 0)
-                if not rows and question.min_rows:
-                    wanted_blank = max(wanted_blank, 1)
-                for extra in range(wanted_blank):
-                    row_views.append(
-                        _row_view(
-                            question, question.key, len(rows) + extra, {}, by_path, language, None
-                        )
-                    )
-                problem = by_path.get(question.key)
-                items.append(
-                    GroupView(
-                        question=question,
-                        path=question.key,
-                        label=_text(question.label, language),
-                        hint=_text(question.hint, language),
-                        row_label=_text(question.row_label, language) or _("Entry"),
-                        rows=row_views,
-                        error=problem_message(problem.code, problem.params) if problem else None,
-                        language=language,
-                        problems=by_path,
-                        merging_with=their_rows if merging_with is not None else None,
-                    )
-                )
-            else:
-                items.append(
-                    _field(
-                        question,
-                        question.key,
-                        value,
-                        by_path,
-                        language,
-                        in_group=False,
-                        theirs=theirs,
-                        merging=merging_with is not None,
-                    )
-                )
+        items = build_items(step, answers, problems, language, merging_with, extra_rows)
         overall = toolkit_completeness(toolkit)
         summary = [(field_anchor(p.path), _summary_label(step, p, language)) for p in problems]
         return cls(
@@ -252,6 +203,7 @@ class StepView:
             merging_with=merging_with,
             focus_new_row=focus_new_row,
             error_summary=summary,
+            requests=list(requests or []),
         )
 
     @property
@@ -277,6 +229,77 @@ class StepView:
             (labels.get(path, path), theirs, mine)
             for path, (theirs, mine) in self.conflict.changes.items()
         ]
+
+
+def build_items(
+    step: Step,
+    answers: dict,
+    problems: list[Problem],
+    language: str,
+    merging_with: dict | None = None,
+    extra_rows: dict[str, int] | None = None,
+) -> list[FieldView | GroupView]:
+    """Field and group views for every question of a step, in definition order."""
+    by_path = {p.path: p for p in problems}
+    items: list[FieldView | GroupView] = []
+    for question in step.questions:
+        value = answers.get(question.key)
+        theirs = (merging_with or {}).get(question.key)
+        if question.type == "group":
+            rows = [r for r in (value or []) if isinstance(r, dict)]
+            their_rows = theirs if isinstance(theirs, list) else []
+            row_views = [
+                _row_view(
+                    question,
+                    question.key,
+                    i,
+                    row,
+                    by_path,
+                    language,
+                    (their_rows[i] if i < len(their_rows) else {})
+                    if merging_with is not None
+                    else None,
+                )
+                for i, row in enumerate(rows)
+            ]
+            wanted_blank = (extra_rows or {}).get(question.key, 0)
+            if not rows and question.min_rows:
+                wanted_blank = max(wanted_blank, 1)
+            for extra in range(wanted_blank):
+                row_views.append(
+                    _row_view(
+                        question, question.key, len(rows) + extra, {}, by_path, language, None
+                    )
+                )
+            problem = by_path.get(question.key)
+            items.append(
+                GroupView(
+                    question=question,
+                    path=question.key,
+                    label=_text(question.label, language),
+                    hint=_text(question.hint, language),
+                    row_label=_text(question.row_label, language) or _("Entry"),
+                    rows=row_views,
+                    error=problem_message(problem.code, problem.params) if problem else None,
+                    language=language,
+                    problems=by_path,
+                    merging_with=their_rows if merging_with is not None else None,
+                )
+            )
+        else:
+            items.append(
+                _field(
+                    question,
+                    question.key,
+                    value,
+                    by_path,
+                    language,
+                    in_group=False,
+                    theirs=theirs,
+                    merging=merging_with is not None,
+                )
+            )
+    return items
 
 
 def question_labels(step: Step, language: str) -> dict[str, str]:

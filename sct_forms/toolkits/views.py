@@ -22,7 +22,7 @@ from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
 from sct_forms.models import Toolkit
 from sct_forms.reference_data import current_cycle
-from sct_forms.templating import is_htmx, render
+from sct_forms.templating import render
 from sct_forms.toolkits import services
 from sct_forms.toolkits.forms import StartToolkitForm
 from sct_forms.toolkits.messages import start_refused_message
@@ -95,7 +95,13 @@ def _toolkit_and_step(toolkit_id: int, step_key: str):
 
 
 def _step_view(toolkit, definition, step, answers=None, *, problems=None, version=None, **extra):
+    from sct_forms.review.presenters import requests_of
+
     row = toolkit.step_answers(step.key)
+    extra.setdefault(
+        "requests",
+        [r for r in requests_of(toolkit) if r.step_key == step.key and r.status != "closed"],
+    )
     return StepView.build(
         toolkit=toolkit,
         definition=definition,
@@ -340,16 +346,37 @@ def _answers_to_form(step_def, answers: dict) -> MultiDict:
 @roles_required(*ALL_ROLES)
 def review(toolkit_id: int):
     """Review and submit: every step's answers, evidence and what is still missing."""
-    toolkit = visible_or_404(Toolkit, toolkit_id)
+    return review_page(visible_or_404(Toolkit, toolkit_id))
+
+
+def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
+    from sct_forms.domain import workflow
+    from sct_forms.review.presenters import comments_of, requests_of
+    from sct_forms.review.queries import timeline
+
     definition = services.definition_for(toolkit)
     language = get_locale_language()
-    steps = [_step_view(toolkit, definition, step_def) for step_def in definition.steps]
+    reviewer_side = current_user.role in ("reviewer", "admin")
+    requests = requests_of(toolkit)
+    may_submit = (
+        current_user.role == "staff"
+        and current_user.municipality_id == toolkit.municipality_id
+        and bool(workflow.allowed_transitions(toolkit.state, "staff"))
+        and toolkit.state in ("draft", "changes_requested")
+    )
     return render(
         "toolkits/review.html",
         toolkit=toolkit,
-        steps=steps,
+        steps=[_step_view(toolkit, definition, step_def) for step_def in definition.steps],
         language=language,
         completeness=services.toolkit_completeness(toolkit),
         editable=services.may_edit(current_user, toolkit),
-        is_htmx=is_htmx(),
-    )
+        may_submit=may_submit,
+        is_own_staff=current_user.role == "staff"
+        and current_user.municipality_id == toolkit.municipality_id,
+        open_requests=[r for r in requests if r.status != "closed"],
+        requests=requests,
+        comments=comments_of(toolkit, include_internal=reviewer_side),
+        timeline=timeline(toolkit, for_town=not reviewer_side),
+        error=error,
+    ), status

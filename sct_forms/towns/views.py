@@ -9,9 +9,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sct_forms.access import municipality_or_404, roles_required
+from sct_forms.domain.tiers import Item, assess_tiers
 from sct_forms.extensions import db
 from sct_forms.models import Cycle
 from sct_forms.reference_data import current_cycle
+from sct_forms.review.queries import open_request_counts
 from sct_forms.templating import render
 from sct_forms.toolkits.services import toolkit_completeness, toolkits_of
 
@@ -27,11 +29,14 @@ def show(slug: str):
     if cycle_id and cycle is None:
         abort(404)
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
-    toolkits = (
-        [(toolkit, toolkit_completeness(toolkit)) for toolkit in toolkits_of(town, cycle)]
-        if cycle
-        else []
-    )
+    town_toolkits = toolkits_of(town, cycle) if cycle else []
+    toolkits = [(toolkit, toolkit_completeness(toolkit)) for toolkit in town_toolkits]
+    tiers = None
+    if cycle is not None:
+        items = [
+            Item("toolkit", t.paired_action.number, t.state, t.cycle_id) for t in town_toolkits
+        ]
+        tiers = assess_tiers(cycle.tier_rules, items, cycle.id)
     return render(
         "towns/show.html",
         town=town,
@@ -39,6 +44,8 @@ def show(slug: str):
         cycles=cycles,
         today=date.today(),
         toolkits=toolkits,
+        tiers=tiers,
+        open_counts=open_request_counts([t.id for t in town_toolkits]),
         may_start=current_user.role == "staff"
         and cycle is not None
         and cycle == current_cycle(date.today()),

@@ -104,6 +104,8 @@
     let retry = 0;
     let inFlight = false;
     let blocked = false; // a conflict or a locked toolkit: the person must choose what to do
+    let submitted = false; // the form itself was posted: the page is being replaced
+    let submitAfterSave; // the button pressed while an autosave was on its way
     let lastSaved = serialise();
 
     function serialise() {
@@ -130,7 +132,7 @@
     }
 
     async function save(options) {
-      if (blocked || inFlight) return;
+      if (blocked || inFlight || submitted) return;
       const pairs = serialise();
       if (same(pairs, lastSaved) && !(options && options.force)) return;
       keepInBrowser(pairs);
@@ -148,6 +150,7 @@
       } catch (e) {
         inFlight = false;
         show(messages.offline);
+        submitPending();
         return;
       }
       inFlight = false;
@@ -175,6 +178,14 @@
         schedule(RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)]);
         retry += 1;
       }
+      submitPending();
+    }
+
+    function submitPending() {
+      if (submitAfterSave === undefined) return;
+      const button = submitAfterSave;
+      submitAfterSave = undefined;
+      form.requestSubmit(button);
     }
 
     function askToSignIn(pairs) {
@@ -258,7 +269,19 @@
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") save({ leaving: true });
     });
-    form.addEventListener("submit", () => { clearTimeout(timer); forget(); });
+    form.addEventListener("submit", (event) => {
+      clearTimeout(timer);
+      if (inFlight) {
+        // Post once the autosave has answered, with the version it made, or the two conflict.
+        event.preventDefault();
+        submitAfterSave = event.submitter || null;
+        return;
+      }
+      // No autosave while the page is replaced: it would post (and keep in this browser) the
+      // version the page was opened with, and the next page would conflict with this save.
+      submitted = true;
+      forget();
+    });
   }
 
   document.addEventListener("DOMContentLoaded", () => {

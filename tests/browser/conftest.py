@@ -23,7 +23,7 @@ from sct_forms import create_app
 from sct_forms.auth.passwords import hash_password
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
-from sct_forms.models import CoachAssignment, Cycle, Municipality
+from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
 from tests.conftest import PASSWORD, make_town, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,6 +84,22 @@ class Accounts:
 
 
 TOWN_NAMES = ("Windham", "Mansfield", "Ashford", "Chaplin", "Hampton", "Scotland", "Sterling")
+
+# A small 2024 catalog, as in the ``catalog`` fixture of tests/conftest.py.
+CATALOG_CATEGORIES = {
+    1: "Inclusive and Equitable Community Impacts",
+    3: "Well-Stewarded Land and Natural Resources",
+    5: "Dynamic and Resilient Planning",
+}
+CATALOG_ACTIONS = (
+    ("1.1", "Optimize for Equity", "bronze,silver,gold"),
+    ("1.2", "Participate in Equity Training", "gold"),
+    ("1.3", "Develop and Adopt a Statement on Equity", "gold"),
+    ("3.4", "Develop an Open Space Plan", ""),
+    ("3.12", "Enhance Pollinator Pathways", ""),
+    ("5.4", "Assess Climate Vulnerability", ""),
+    ("5.7", "Plan for Long-Term Recovery", ""),
+)
 
 
 class LiveServer:
@@ -151,6 +167,64 @@ class LiveServer:
             )
             db.session.commit()
         return name
+
+    def create_catalog(self, catalog_year: int = 2024) -> None:
+        """The small catalog above (categories 1, 3, 5; actions 1.1 ... 5.7); idempotent."""
+        with self.app.app_context():
+            categories = {c.number: c for c in db.session.query(Category)}
+            for number, name in CATALOG_CATEGORIES.items():
+                if number not in categories:
+                    categories[number] = Category(number=number, name=name)
+                    db.session.add(categories[number])
+            existing = {
+                a.number for a in db.session.query(Action).filter_by(catalog_year=catalog_year)
+            }
+            for number, title, required_for in CATALOG_ACTIONS:
+                if number not in existing:
+                    db.session.add(
+                        Action(
+                            catalog_year=catalog_year,
+                            number=number,
+                            title=title,
+                            category=categories[int(number.split(".")[0])],
+                            required_for=required_for,
+                        )
+                    )
+            db.session.commit()
+
+    def create_toolkit(self, staff: Account, action_number: str = "3.4") -> int:
+        """A draft toolkit of the staff member's town in the current cycle; returns its id.
+
+        Started through the app's own service, exactly as the start page does.
+        """
+        from sct_forms.reference_data import current_cycle
+        from sct_forms.toolkits.services import start_toolkit
+
+        assert staff.town is not None, "only town staff start toolkits"
+        self.create_catalog()
+        with self.app.app_context():
+            town = db.session.query(Municipality).filter_by(slug=staff.town.slug).one()
+            user = db.session.query(User).filter_by(email=staff.email).one()
+            cycle = current_cycle(date.today())
+            assert cycle is not None, "create a cycle first (create_accounts does)"
+            action = (
+                db.session.query(Action)
+                .filter_by(catalog_year=cycle.catalog_year, number=action_number)
+                .one()
+            )
+            return start_toolkit(town, cycle, action.id, True, user).id
+
+    def audit_actions(self, toolkit_id: int) -> list[str]:
+        """The audit trail of a toolkit, oldest first: ``["toolkit.started", ...]``."""
+        from sct_forms.models import AuditEvent
+
+        with self.app.app_context():
+            events = (
+                db.session.query(AuditEvent)
+                .filter_by(object_type="toolkit", object_id=str(toolkit_id))
+                .order_by(AuditEvent.id)
+            )
+            return [event.action for event in events]
 
     def create_accounts(self) -> Accounts:
         town = self.create_town()
@@ -231,11 +305,27 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def page(browser):
+def new_context(browser):
+    """A fresh browser context (its own cookies and storage) with the suite's settings."""
     # bypass_csp: the app's Content-Security-Policy (script-src 'self') would block axe.
     context = browser.new_context(bypass_csp=True, locale="en-US")
     context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def page(browser):
+    context = new_context(browser)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def second_page(browser):
+    """A page in a second, separate browser: another person working at the same time."""
+    context = new_context(browser)
     try:
         yield context.new_page()
     finally:
@@ -333,3 +423,19 @@ def assert_id_references_resolve(page) -> None:
         }"""
     )
     assert not broken, f"references to ids that do not exist on {page.url}: {broken}"
+
+
+def tab_to(page, selector: str, *, max_steps: int = 200, backwards: bool = False) -> None:
+    """Press Tab (Shift+Tab when ``backwards``) until the focused element matches ``selector``.
+
+    Fails with the focus stops on the way, so a missing or unreachable control is easy to see.
+    """
+    key = "Shift+Tab" if backwards else "Tab"
+    stops = []
+    for _ in range(max_steps):
+        page.keyboard.press(key)
+        if page.evaluate("sel => document.activeElement.matches(sel)", selector):
+            return
+        stops.append(active_element(page))
+    summary = ", ".join(f"{s['tag']}#{s['id'] or s['name'] or s['text'][:20]}" for s in stops[-15:])
+    raise AssertionError(f"{key} never reached {selector!r} on {page.url}; last stops: {summary}")

@@ -1,0 +1,202 @@
+"""Templates to PDF bytes with WeasyPrint, behind the URL fetcher that decides what a PDF may load.
+
+Views and CLI commands call :func:`render_pdf` and only wrap the bytes; print-preview pages and
+most tests call :func:`render_html`, which returns the very HTML the PDF is made from.
+
+The fetcher is the security boundary. A document's HTML is built from what towns typed, so
+every URL in it is untrusted: the fetcher serves the app's own static files and the evidence
+files of the document's own town, and refuses everything else (local files, any network,
+``data:`` URLs, other towns' evidence) with a warning in the app log.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import weasyprint
+from flask import current_app, has_request_context, render_template, request
+from sqlalchemy import or_, select
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from sct_forms.evidence import storage
+from sct_forms.extensions import db
+from sct_forms.models import Evidence
+
+__all__ = [
+    "DOCUMENT_BASE_URL",
+    "EVIDENCE_URL_SCHEME",
+    "PdfResources",
+    "PdfUrlFetcher",
+    "ResourceRefusedError",
+    "render_html",
+    "render_pdf",
+    "url_fetcher_for",
+]
+
+#: Templates reference evidence images as ``evidence:<storage_name>`` (or the print rendition's).
+EVIDENCE_URL_SCHEME = "evidence:"
+
+#: Relative URLs such as ``/static/css/print.css`` resolve against this origin. The ``.invalid``
+#: top-level domain can never resolve (RFC 2606), so even a URL that slipped past the fetcher
+#: could not reach a real host; the fetcher maps this origin's static path to files on disk.
+DOCUMENT_BASE_URL = "https://sct-forms.invalid/"
+
+# Refused URLs are logged; a data: URL can be megabytes long, and the log needs only its start.
+_LOGGED_URL_LENGTH = 200
+
+# Print renditions are always JPEG (sct_forms.evidence.images.make_print_rendition).
+_PRINT_RENDITION_TYPE = "image/jpeg"
+
+
+class ResourceRefusedError(Exception):
+    """A URL the document may not load; WeasyPrint leaves the resource out."""
+
+
+class PdfResources:
+    """What the URL fetcher may serve for one document: static files and its own town's evidence.
+
+    ``municipality_id`` is the town the document is about; ``None`` (a document about no town)
+    may use static files but no evidence at all. Needs an app context, and a request context
+    if the app is mounted under a path prefix (the prefix is part of static URLs then).
+    """
+
+    def __init__(self, municipality_id: int | None) -> None:
+        self.municipality_id = municipality_id
+        self.static_folder = Path(current_app.static_folder or "").resolve()
+        script_root = request.script_root if has_request_context() else ""
+        static_path = f"{script_root}{current_app.static_url_path}/"
+        self.static_url = urljoin(DOCUMENT_BASE_URL, static_path)
+
+    def load(self, url: str) -> tuple[bytes, str]:
+        """The bytes and media type behind ``url``; ResourceRefusedError for anything else."""
+        try:
+            # Schemes are case-insensitive, so EVIDENCE:name must not slip past the town check.
+            if url[: len(EVIDENCE_URL_SCHEME)].lower() == EVIDENCE_URL_SCHEME:
+                return self._evidence(url[len(EVIDENCE_URL_SCHEME) :])
+            if url.startswith(self.static_url):
+                return self._static(url)
+        except (OSError, ValueError) as error:
+            # Unreadable files, null bytes in paths and the like: refused, never a crash.
+            raise ResourceRefusedError(f"unreadable ({type(error).__name__})") from error
+        raise ResourceRefusedError("neither a static file nor evidence")
+
+    def _static(self, url: str) -> tuple[bytes, str]:
+        # Query and fragment are dropped: cache busters and "#iefix" name the same file.
+        path = unquote(urlsplit(url).path)
+        relative = path[len(urlsplit(self.static_url).path) :]
+        # resolve() undoes "..", %2e%2e and symlinks before the containment check.
+        target = (self.static_folder / relative).resolve()
+        if not target.is_relative_to(self.static_folder):
+            raise ResourceRefusedError("outside the static folder")
+        if not target.is_file():
+            raise ResourceRefusedError("no such static file")
+        mime_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if mime_type == "text/css":
+            mime_type = "text/css; charset=utf-8"
+        return target.read_bytes(), mime_type
+
+    def _evidence(self, name: str) -> tuple[bytes, str]:
+        if self.municipality_id is None:
+            raise ResourceRefusedError("this document belongs to no town, so it has no evidence")
+        try:
+            path = storage.path_for(name)
+        except ValueError as error:
+            raise ResourceRefusedError("not a storage name") from error
+        evidence = db.session.scalars(
+            select(Evidence).where(
+                or_(Evidence.storage_name == name, Evidence.print_storage_name == name)
+            )
+        ).first()
+        if evidence is None:
+            raise ResourceRefusedError("no evidence has this storage name")
+        if evidence.municipality_id != self.municipality_id:
+            raise ResourceRefusedError("evidence of another town")
+        if not path.is_file():
+            raise ResourceRefusedError("evidence file missing from storage")
+        if name == evidence.print_storage_name:
+            return path.read_bytes(), _PRINT_RENDITION_TYPE
+        return path.read_bytes(), evidence.mime_type
+
+
+class PdfUrlFetcher(URLFetcher):
+    """WeasyPrint's fetcher with its network and file handlers replaced by :class:`PdfResources`.
+
+    WeasyPrint 70 requires a ``URLFetcher`` (it reads private attributes of the fetcher and
+    asserts on the response type), so this subclasses it rather than being a plain function.
+    """
+
+    def __init__(self, resources: PdfResources) -> None:
+        # The parent's own fetching is never called; an empty protocol list makes sure that,
+        # should it ever be, it refuses everything too.
+        super().__init__(allowed_protocols=(), allow_redirects=False)
+        self.resources = resources
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        """Serve ``url`` from PdfResources; log and raise for anything it refuses."""
+        try:
+            body, mime_type = self.resources.load(url)
+        except ResourceRefusedError as refused:
+            # %r keeps control characters in a hostile URL from forging log lines.
+            current_app.logger.warning(
+                "PDF resource refused for town %s (%s): %r",
+                self.resources.municipality_id,
+                refused,
+                url[:_LOGGED_URL_LENGTH],
+            )
+            raise
+        return URLFetcherResponse(url, body, {"Content-Type": mime_type})
+
+
+def url_fetcher_for(municipality_id: int | None) -> PdfUrlFetcher:
+    """The WeasyPrint URL fetcher for a document about one town (or about none)."""
+    return PdfUrlFetcher(PdfResources(municipality_id))
+
+
+@contextmanager
+def _template_context() -> Iterator[None]:
+    """A request context for rendering: the current one, or one made up for CLI and tests.
+
+    The app's context processors and ``url_for`` need a request. Outside one, the made-up
+    request is on PUBLIC_BASE_URL, so external links printed in a PDF point at the real site.
+    """
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        yield
+
+
+def render_html(template: str, **context: Any) -> str:
+    """The HTML of a PDF template, exactly as render_pdf lays it out (for previews and tests)."""
+    with _template_context():
+        return render_template(template, **context)
+
+
+def render_pdf(
+    template: str,
+    *,
+    municipality_id: int | None,
+    pdf_variant: str | None = "pdf/ua-1",
+    **context: Any,
+) -> bytes:
+    """Render a PDF template to PDF bytes, loading only what ``municipality_id``'s document may.
+
+    Title, author and language come from the HTML (``<title>``, ``<meta name=author>``,
+    ``<html lang>``). ``pdf_variant`` is a WeasyPrint variant name; the default, PDF/UA-1,
+    makes a tagged PDF for screen readers. ``None`` makes a plain, untagged PDF.
+    """
+    with _template_context():
+        html = render_template(template, **context)
+        document = weasyprint.HTML(
+            string=html,
+            base_url=DOCUMENT_BASE_URL,
+            url_fetcher=url_fetcher_for(municipality_id),
+        )
+        # No shared image cache (WeasyPrint's ``cache`` option): a cache kept across documents
+        # would hand one town's images to another document without asking the fetcher.
+        return document.write_pdf(pdf_variant=pdf_variant)

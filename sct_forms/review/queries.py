@@ -1,0 +1,112 @@
+"""Read-side queries for the review queue and toolkit history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from sct_forms.extensions import db
+from sct_forms.models import Action, AuditEvent, Cycle, Municipality, Toolkit, User, utcnow
+
+QUEUE_STATES = ("submitted", "in_review")
+
+
+@dataclass
+class QueueFilters:
+    town_id: int | None = None
+    state: str | None = None
+    category: int | None = None
+    min_days: int | None = None
+
+
+def review_queue(cycle: Cycle, filters: QueueFilters) -> list[Toolkit]:
+    """Toolkits with reviewers in ``cycle``, oldest submission first."""
+    query = (
+        select(Toolkit)
+        .join(Action, Toolkit.paired_action_id == Action.id)
+        .where(Toolkit.cycle_id == cycle.id, Toolkit.state.in_(QUEUE_STATES))
+        .order_by(Toolkit.submitted_at, Toolkit.id)
+    )
+    if filters.town_id:
+        query = query.where(Toolkit.municipality_id == filters.town_id)
+    if filters.state in QUEUE_STATES:
+        query = query.where(Toolkit.state == filters.state)
+    if filters.category:
+        query = query.where(Action.number.like(f"{filters.category}.%"))
+    if filters.min_days:
+        query = query.where(Toolkit.submitted_at <= utcnow() - timedelta(days=filters.min_days))
+    return list(db.session.scalars(query))
+
+
+def queue_towns(cycle: Cycle) -> list[Municipality]:
+    return list(
+        db.session.scalars(
+            select(Municipality)
+            .join(Toolkit, Toolkit.municipality_id == Municipality.id)
+            .where(Toolkit.cycle_id == cycle.id, Toolkit.state.in_(QUEUE_STATES))
+            .distinct()
+            .order_by(Municipality.name)
+        )
+    )
+
+
+def active_reviewers() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == "reviewer", User.active).order_by(User.name)
+        )
+    )
+
+
+# Events the town sees in a toolkit's history; everything else is for reviewers only.
+TOWN_VISIBLE_EVENTS = {
+    "toolkit.started",
+    "toolkit.submitted",
+    "toolkit.resubmitted",
+    "toolkit.review_started",
+    "toolkit.changes_requested",
+    "toolkit.approved",
+    "toolkit.not_approved",
+    "toolkit.withdrawn",
+    "toolkit.reopened",
+    "toolkit.commented",
+    "change_request.created",
+    "change_request.answered",
+    "change_request.closed",
+}
+# Saves and uploads are many and small; the history shows the steps of the workflow.
+HISTORY_EVENTS = TOWN_VISIBLE_EVENTS | {
+    "toolkit.assigned",
+    "toolkit.step_verdict",
+    "toolkit.released",
+}
+
+
+def timeline(toolkit: Toolkit, *, for_town: bool) -> list[AuditEvent]:
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "toolkit", AuditEvent.object_id == str(toolkit.id))
+        .where(AuditEvent.action.in_(TOWN_VISIBLE_EVENTS if for_town else HISTORY_EVENTS))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    if for_town:
+        return [e for e in events if not (e.details or {}).get("internal")]
+    return list(events)
+
+
+def open_request_counts(toolkit_ids: list[int]) -> dict[int, int]:
+    """How many change requests wait for the town, per toolkit."""
+    from sqlalchemy import func
+
+    from sct_forms.models import ChangeRequest
+
+    if not toolkit_ids:
+        return {}
+    rows = db.session.execute(
+        select(ChangeRequest.toolkit_id, func.count(ChangeRequest.id))
+        .where(ChangeRequest.toolkit_id.in_(toolkit_ids), ChangeRequest.status == "open")
+        .group_by(ChangeRequest.toolkit_id)
+    )
+    return dict(rows.all())

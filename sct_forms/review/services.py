@@ -1,0 +1,409 @@
+"""The review workflow in action: submit, review, request changes, decide.
+
+Every transition names the state the person saw; if the toolkit has moved on (a stale page
+or a second click), nothing happens and the caller answers 409. State changes are
+compare-and-set updates, so two app servers cannot both apply one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sct_forms import audit
+from sct_forms.domain import workflow
+from sct_forms.extensions import db
+from sct_forms.models import ChangeRequest, ReviewComment, Revision, StepVerdict, Toolkit, User
+from sct_forms.models.types import utcnow
+from sct_forms.review.snapshots import snapshot_of
+from sct_forms.toolkits.services import definition_for, toolkit_completeness
+
+VERDICTS = ("meets", "needs_changes")
+VISIBILITIES = ("town", "internal")
+DECISIONS = {
+    "approve": "approve",
+    "request_changes": "request_changes",
+    "not_approve": "not_approve",
+}
+
+
+class WorkflowError(Exception):
+    """An action that cannot happen now; ``code`` says why, ``status`` is the HTTP answer."""
+
+    def __init__(self, code: str, status: int = 409, **params: Any):
+        super().__init__(code)
+        self.code, self.status, self.params = code, status, params
+
+
+def _apply(toolkit: Toolkit, name: str, user: User, expected_state: str | None) -> tuple[str, str]:
+    """Move the toolkit through transition ``name``; returns (before, after)."""
+    before = toolkit.state
+    if expected_state is not None and expected_state != before:
+        raise WorkflowError("stale", expected=expected_state, actual=before)
+    try:
+        transition = workflow.find_transition(name, before, user.role)
+    except workflow.TransitionRefusedError as refused:
+        raise WorkflowError(
+            "refused", 403 if refused.reason == "role" else 409, reason=refused.reason
+        ) from refused
+    result = db.session.execute(
+        update(Toolkit)
+        .where(Toolkit.id == toolkit.id, Toolkit.state == before)
+        .values(state=transition.target)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise WorkflowError("stale", expected=before)
+    db.session.refresh(toolkit)
+    return before, transition.target
+
+
+def _record(action: str, toolkit: Toolkit, user: User, before: str, after: str, **details) -> None:
+    audit.record(
+        action,
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        from_state=before,
+        to_state=after,
+        revision=toolkit.revision_count,
+        **details,
+    )
+
+
+def _require_own_town(toolkit: Toolkit, user: User) -> None:
+    if user.role != "staff" or user.municipality_id != toolkit.municipality_id:
+        raise WorkflowError("refused", 403, reason="role")
+
+
+def open_requests(toolkit: Toolkit) -> list[ChangeRequest]:
+    return list(
+        db.session.scalars(
+            select(ChangeRequest)
+            .where(ChangeRequest.toolkit_id == toolkit.id, ChangeRequest.status != "closed")
+            .order_by(ChangeRequest.id)
+        )
+    )
+
+
+def latest_revision(toolkit: Toolkit) -> Revision | None:
+    return db.session.scalar(
+        select(Revision)
+        .where(Revision.toolkit_id == toolkit.id)
+        .order_by(Revision.number.desc())
+        .limit(1)
+    )
+
+
+def revision(toolkit: Toolkit, number: int) -> Revision | None:
+    return db.session.scalar(
+        select(Revision).where(Revision.toolkit_id == toolkit.id, Revision.number == number)
+    )
+
+
+# --- the town ---------------------------------------------------------------------------------
+
+
+def submit(toolkit: Toolkit, user: User, expected_state: str | None) -> Revision:
+    """Freeze the toolkit as revision N+1 and hand it to the reviewers."""
+    _require_own_town(toolkit, user)
+    name = "resubmit" if toolkit.state == "changes_requested" else "submit"
+    if not toolkit_completeness(toolkit).is_complete:
+        raise WorkflowError("incomplete", 422)
+    if name == "resubmit":
+        unanswered = [r for r in open_requests(toolkit) if r.status == "open"]
+        if unanswered:
+            raise WorkflowError("requests_unanswered", 422, count=len(unanswered))
+    before, after = _apply(toolkit, name, user, expected_state)
+    toolkit.revision_count += 1
+    toolkit.submitted_at = utcnow()
+    frozen = Revision(
+        toolkit_id=toolkit.id,
+        number=toolkit.revision_count,
+        definition_version=toolkit.definition_version,
+        snapshot=snapshot_of(toolkit),
+        submitted_by_id=user.id,
+    )
+    db.session.add(frozen)
+    _record(
+        f"toolkit.{name}ted" if name == "submit" else "toolkit.resubmitted",
+        toolkit,
+        user,
+        before,
+        after,
+    )
+    db.session.commit()
+    return frozen
+
+
+def withdraw(toolkit: Toolkit, user: User, expected_state: str | None) -> None:
+    _require_own_town(toolkit, user)
+    before, after = _apply(toolkit, "withdraw", user, expected_state)
+    _record("toolkit.withdrawn", toolkit, user, before, after)
+    db.session.commit()
+
+
+def reopen(toolkit: Toolkit, user: User, expected_state: str | None) -> None:
+    _require_own_town(toolkit, user)
+    before, after = _apply(toolkit, "reopen", user, expected_state)
+    _record("toolkit.reopened", toolkit, user, before, after)
+    db.session.commit()
+
+
+def respond_to_request(
+    request: ChangeRequest, toolkit: Toolkit, user: User, response: str, addressed: bool
+) -> None:
+    """The town answers a change request and says whether it is dealt with."""
+    _require_own_town(toolkit, user)
+    if not workflow.may(user.role, toolkit.state, "answer_requests") or request.status == "closed":
+        raise WorkflowError("not_now")
+    response = response.strip()
+    if addressed and not response:
+        raise WorkflowError("response_needed", 422)
+    request.town_response = response[:5000]
+    request.status = "addressed" if addressed else "open"
+    request.addressed_by_id = user.id if addressed else None
+    request.addressed_at = utcnow() if addressed else None
+    audit.record(
+        "change_request.answered",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        request_id=request.id,
+        addressed=addressed,
+        revision=toolkit.revision_count,
+    )
+    db.session.commit()
+
+
+# --- the reviewers ----------------------------------------------------------------------------
+
+
+def start_review(toolkit: Toolkit, user: User, expected_state: str | None) -> None:
+    """A reviewer claims a submitted toolkit."""
+    before, after = _apply(toolkit, "start_review", user, expected_state)
+    toolkit.assigned_reviewer_id = user.id
+    _record("toolkit.review_started", toolkit, user, before, after, reviewer_id=user.id)
+    db.session.commit()
+
+
+def release(toolkit: Toolkit, user: User, expected_state: str | None) -> None:
+    """Give a claimed toolkit back to the queue."""
+    if user.role == "reviewer" and toolkit.assigned_reviewer_id not in (None, user.id):
+        raise WorkflowError("not_yours", 403)
+    before, after = _apply(toolkit, "release", user, expected_state)
+    toolkit.assigned_reviewer_id = None
+    _record("toolkit.released", toolkit, user, before, after)
+    db.session.commit()
+
+
+def assign(toolkit: Toolkit, reviewer: User | None, user: User) -> None:
+    """An admin (or a reviewer, to themself) assigns who reviews a toolkit."""
+    if toolkit.state not in ("submitted", "in_review"):
+        raise WorkflowError("not_now")
+    if reviewer is not None and (reviewer.role != "reviewer" or not reviewer.active):
+        raise WorkflowError("not_a_reviewer", 422)
+    if user.role != "admin" and (reviewer is None or reviewer.id != user.id):
+        raise WorkflowError("refused", 403, reason="role")
+    toolkit.assigned_reviewer_id = reviewer.id if reviewer else None
+    audit.record(
+        "toolkit.assigned",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        reviewer_id=toolkit.assigned_reviewer_id,
+        revision=toolkit.revision_count,
+        internal=True,
+    )
+    db.session.commit()
+
+
+def _require_decider(toolkit: Toolkit, user: User) -> None:
+    if not workflow.may(user.role, toolkit.state, "decide"):
+        raise WorkflowError("refused", 403 if user.role != "reviewer" else 409, reason="state")
+
+
+def set_verdict(toolkit: Toolkit, step_key: str, verdict: str, user: User) -> StepVerdict:
+    _require_decider(toolkit, user)
+    definition_for(toolkit).step(step_key)
+    if verdict not in VERDICTS:
+        raise WorkflowError("bad_verdict", 422)
+    row = db.session.scalar(
+        select(StepVerdict).where(
+            StepVerdict.toolkit_id == toolkit.id,
+            StepVerdict.revision_number == toolkit.revision_count,
+            StepVerdict.step_key == step_key,
+        )
+    )
+    if row is None:
+        row = StepVerdict(
+            toolkit_id=toolkit.id,
+            revision_number=toolkit.revision_count,
+            step_key=step_key,
+            verdict=verdict,
+            reviewer_id=user.id,
+        )
+        db.session.add(row)
+    row.verdict, row.reviewer_id, row.updated_at = verdict, user.id, utcnow()
+    audit.record(
+        "toolkit.step_verdict",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        step=step_key,
+        verdict=verdict,
+        revision=toolkit.revision_count,
+        internal=True,
+    )
+    db.session.commit()
+    return row
+
+
+def verdicts(toolkit: Toolkit, revision_number: int) -> dict[str, str]:
+    rows = db.session.scalars(
+        select(StepVerdict).where(
+            StepVerdict.toolkit_id == toolkit.id, StepVerdict.revision_number == revision_number
+        )
+    )
+    return {row.step_key: row.verdict for row in rows}
+
+
+def add_comment(
+    toolkit: Toolkit, step_key: str | None, body: str, visibility: str, user: User
+) -> ReviewComment:
+    if not workflow.may(user.role, toolkit.state, "comment"):
+        raise WorkflowError("refused", 403, reason="state")
+    body = body.strip()
+    if not body:
+        raise WorkflowError("empty_comment", 422)
+    if visibility not in VISIBILITIES:
+        raise WorkflowError("bad_visibility", 422)
+    if step_key:
+        definition_for(toolkit).step(step_key)
+    comment = ReviewComment(
+        toolkit_id=toolkit.id,
+        revision_number=toolkit.revision_count,
+        step_key=step_key or None,
+        author_id=user.id,
+        body=body[:5000],
+        visibility=visibility,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    audit.record(
+        "toolkit.commented",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        comment_id=comment.id,
+        step=step_key,
+        revision=toolkit.revision_count,
+        internal=visibility == "internal",
+    )
+    db.session.commit()
+    return comment
+
+
+def add_change_request(
+    toolkit: Toolkit, step_key: str, target: str | None, body: str, user: User
+) -> ChangeRequest:
+    """Pin a change the town must make to a step, one of its questions or an evidence file."""
+    _require_decider(toolkit, user)
+    step = definition_for(toolkit).step(step_key)
+    body = body.strip()
+    if not body:
+        raise WorkflowError("empty_request", 422)
+    target = (target or "").strip() or None
+    if target and not _target_exists(toolkit, step, target):
+        raise WorkflowError("bad_target", 422)
+    request = ChangeRequest(
+        toolkit_id=toolkit.id,
+        revision_number=toolkit.revision_count,
+        step_key=step_key,
+        target=target,
+        body=body[:5000],
+        created_by_id=user.id,
+    )
+    db.session.add(request)
+    db.session.flush()
+    audit.record(
+        "change_request.created",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        request_id=request.id,
+        step=step_key,
+        target=target,
+        revision=toolkit.revision_count,
+    )
+    db.session.commit()
+    return request
+
+
+def _target_exists(toolkit: Toolkit, step, target: str) -> bool:  # noqa: ANN001
+    if target.startswith("evidence:"):
+        frozen = latest_revision(toolkit)
+        return any(
+            e["sha256"] == target.split(":", 1)[1] and e["step_key"] == step.key
+            for e in (frozen.evidence if frozen else [])
+        )
+    try:
+        step.question(target.split(".")[0])
+    except KeyError:
+        return False
+    return True
+
+
+def close_request(request: ChangeRequest, toolkit: Toolkit, user: User) -> None:
+    _require_decider(toolkit, user)
+    if request.status == "closed":
+        raise WorkflowError("stale")
+    request.status, request.closed_by_id, request.closed_at = "closed", user.id, utcnow()
+    audit.record(
+        "change_request.closed",
+        actor=user,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        request_id=request.id,
+        revision=toolkit.revision_count,
+    )
+    db.session.commit()
+
+
+def decide(
+    toolkit: Toolkit, decision: str, user: User, expected_state: str | None, reason: str = ""
+) -> None:
+    """Approve, request changes (at least one open request), or not approve (with a reason)."""
+    if decision not in DECISIONS:
+        raise WorkflowError("bad_decision", 422)
+    _require_decider(toolkit, user)
+    reason = reason.strip()
+    requests = open_requests(toolkit)
+    if decision == "request_changes" and not any(r.status == "open" for r in requests):
+        raise WorkflowError("no_requests", 422)
+    if decision == "not_approve" and not reason:
+        raise WorkflowError("reason_needed", 422)
+    before, after = _apply(toolkit, decision, user, expected_state)
+    if decision == "approve":
+        # Approval settles whatever the reviewer had not closed one by one.
+        for request in requests:
+            request.status, request.closed_by_id, request.closed_at = "closed", user.id, utcnow()
+    toolkit.decision_reason = reason or None
+    _record(
+        f"toolkit.{after}",
+        toolkit,
+        user,
+        before,
+        after,
+        reason=reason or None,
+        open_requests=len([r for r in requests if r.status == "open"]),
+    )
+    db.session.commit()

@@ -1,0 +1,118 @@
+"""The town's side of the workflow: submit, withdraw, reopen, answer change requests."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_login import current_user
+
+from sct_forms.access import roles_required, visible_or_404
+from sct_forms.errors import render_error
+from sct_forms.evidence import storage
+from sct_forms.extensions import db
+from sct_forms.i18n import gettext as _
+from sct_forms.models import ChangeRequest, Toolkit
+from sct_forms.review import services
+from sct_forms.review.messages import workflow_message
+from sct_forms.review.notifications import after_submission
+
+bp = Blueprint("submission", __name__)
+
+
+def _refused(toolkit: Toolkit, error: services.WorkflowError):
+    if error.status == 403:
+        abort(403)
+    message = workflow_message(error.code, error.params)
+    if error.status == 409:
+        return render_error(409, message)
+    from sct_forms.toolkits.views import review_page
+
+    return review_page(toolkit, error=message, status=422)
+
+
+@bp.post("/toolkits/<int:toolkit_id>/submit")
+@roles_required("staff")
+def submit(toolkit_id: int):
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    try:
+        frozen = services.submit(toolkit, current_user, request.form.get("expected_state"))
+    except services.WorkflowError as error:
+        return _refused(toolkit, error)
+    after_submission(toolkit)
+    flash(
+        _(
+            "Revision %(num)s is sent to the reviewers. You will get an email when they decide.",
+            num=frozen.number,
+        ),
+        "info",
+    )
+    return redirect(url_for("toolkits.review", toolkit_id=toolkit.id), 303)
+
+
+@bp.post("/toolkits/<int:toolkit_id>/withdraw")
+@roles_required("staff")
+def withdraw(toolkit_id: int):
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    try:
+        services.withdraw(toolkit, current_user, request.form.get("expected_state"))
+    except services.WorkflowError as error:
+        return _refused(toolkit, error)
+    flash(_("The toolkit is withdrawn. You can reopen it later."), "info")
+    return redirect(url_for("toolkits.review", toolkit_id=toolkit.id), 303)
+
+
+@bp.post("/toolkits/<int:toolkit_id>/reopen")
+@roles_required("staff")
+def reopen(toolkit_id: int):
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    try:
+        services.reopen(toolkit, current_user, request.form.get("expected_state"))
+    except services.WorkflowError as error:
+        return _refused(toolkit, error)
+    return redirect(url_for("toolkits.review", toolkit_id=toolkit.id), 303)
+
+
+@bp.post("/change-requests/<int:request_id>/respond")
+@roles_required("staff")
+def respond(request_id: int):
+    change = db.session.get(ChangeRequest, request_id) or abort(404)
+    toolkit = visible_or_404(Toolkit, change.toolkit_id)
+    try:
+        services.respond_to_request(
+            change,
+            toolkit,
+            current_user,
+            request.form.get("response", ""),
+            addressed=request.form.get("addressed") == "y",
+        )
+    except services.WorkflowError as error:
+        return _refused(toolkit, error)
+    back = request.form.get("back") or url_for("toolkits.review", toolkit_id=toolkit.id)
+    from sct_forms.auth.services import safe_next_url
+
+    return redirect(
+        (safe_next_url(back) or url_for("toolkits.review", toolkit_id=toolkit.id))
+        + f"#request-{change.id}",
+        303,
+    )
+
+
+@bp.get("/toolkits/<int:toolkit_id>/revisions/<int:number>/evidence/<sha256>")
+@roles_required("staff", "reviewer", "coach", "admin")
+def revision_evidence(toolkit_id: int, number: int, sha256: str):
+    """A file as it was in a submitted revision, even if the draft has changed since."""
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    frozen = services.revision(toolkit, number)
+    item = next((e for e in (frozen.evidence if frozen else []) if e["sha256"] == sha256), None)
+    if item is None:
+        abort(404)
+    response = send_file(
+        storage.path_for(item["storage_name"]),
+        mimetype=item["mime_type"],
+        as_attachment=True,
+        download_name=item["display_name"],
+        etag=item["sha256"],
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
