@@ -28,6 +28,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_accounts_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_actions_command)
+    from sct_forms import notify_cli
+
+    notify_cli.register(app)
 
 
 @click.command("seed")

@@ -37,6 +37,11 @@ class DefaultConfig:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "sct-forms@localhost"
+    # "background": a thread sends right after the request; "inline": before it returns;
+    # "off": only `flask deliver-outbox` (run by cron or a timer) sends.
+    MAIL_DELIVERY = "background"
+    MAIL_TIMEOUT = 10
+    MAIL_MAX_ATTEMPTS = 10
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
@@ -50,6 +55,7 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "MAIL_USERNAME": str,
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
+    "MAIL_DELIVERY": str,
     "UPLOAD_MAX_BYTES": int,
     "PUBLIC_BASE_URL": str,
     "SESSION_COOKIE_SECURE": bool,

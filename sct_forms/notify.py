@@ -1,10 +1,9 @@
-"""Email notifications through an outbox.
+"""Email notifications through an outbox: queued with the change they report, sent after."""
 
-A message is queued in the same transaction as the change it reports, so a rolled-back change
-never sends mail and a committed change never loses its mail. Delivery happens afterwards:
-in a background thread after the request (``deliver_soon``), or from ``flask deliver-outbox``.
-Failed sends are retried with backoff and stay visible to admins.
-"""
+# A message is queued in the same transaction as the change it reports, so a rolled-back change
+# never sends mail and a committed change never loses its mail. Delivery happens afterwards: in
+# a background thread after the request (deliver_soon) or from `flask deliver-outbox`. Failed
+# sends are retried with backoff and stay visible to admins.
 
 from __future__ import annotations
 
@@ -219,12 +218,10 @@ def recent_messages(limit: int = 50) -> list[OutboxMessage]:
 
 
 def deliver_pending(limit: int = 50) -> dict[str, int]:
-    """Send up to ``limit`` due messages; failures are recorded on the message, never raised.
-
-    Counts: "sent"; "failed" (tried and will be retried, or given up); "skipped" (due but not
-    tried in this pass: no MAIL_SERVER, another worker claimed it, or the server was
-    unreachable so the pass stopped). Commits the current session.
-    """
+    """Send up to ``limit`` due messages, recording failures on them; commits the session."""
+    # Counts: "sent"; "failed" (tried, to be retried or given up); "skipped" (due but not tried
+    # in this pass: no MAIL_SERVER, another worker claimed it, or the server was unreachable so
+    # the pass stopped early).
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     config = current_app.config
     give_up_at = max_attempts()
@@ -456,7 +453,8 @@ def deliver_soon(app: Flask) -> None:
     """Start delivering what a request just committed, as MAIL_DELIVERY says; never raises."""
     try:
         mode = app.config.get("MAIL_DELIVERY", "background")
-        if mode == "off":
+        # Without a server nothing can be sent; not starting a thread keeps requests cheap.
+        if mode == "off" or not app.config.get("MAIL_SERVER"):
             return  # a cron job or `flask deliver-outbox --loop` delivers
         if mode == "inline":
             _deliver_in_new_context(app)

@@ -391,6 +391,37 @@ def test_deliver_soon_in_the_background_sends_from_a_thread(mail_app, smtp_serve
     assert fresh(message).sent_at is not None
 
 
+def test_deliver_soon_starts_no_thread_without_a_mail_server(app, monkeypatch):
+    def no_threads(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("no delivery thread should start")
+
+    monkeypatch.setattr(notify.threading, "Thread", no_threads)
+    app.config.update(MAIL_SERVER=None, MAIL_DELIVERY="background")
+    queue()
+    notify.deliver_soon(app)
+
+
+def test_mail_committed_while_a_thread_delivers_is_picked_up_by_that_thread(
+    mail_app, smtp_server, monkeypatch
+):
+    collector = smtp_server()
+    mail_app.config["MAIL_DELIVERY"] = "background"
+    state = notify._BackgroundState(running=True)  # noqa: SLF001 - a thread is already at work
+    mail_app.extensions["sct_outbox"] = state
+    queue()
+
+    def no_threads(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the running thread should go again instead")
+
+    monkeypatch.setattr(notify.threading, "Thread", no_threads)
+    notify.deliver_soon(mail_app)
+    assert state.again
+
+    notify._background_worker(mail_app, state)  # noqa: SLF001 - what the running thread does
+    assert collector.subjects == ["Message 0"]
+    assert (state.running, state.again) == (False, False)
+
+
 def test_deliver_soon_never_raises(mail_app):
     mail_app.config["MAIL_PORT"] = "not a port"
     [message] = queue()

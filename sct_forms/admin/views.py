@@ -6,6 +6,7 @@ from flask import Blueprint
 from sqlalchemy import func, select
 
 from sct_forms.access import roles_required
+from sct_forms.notify import recent_messages
 from sct_forms.extensions import db
 from sct_forms.models import Cycle, Municipality, User
 from sct_forms.templating import render
@@ -24,4 +25,10 @@ def overview():
         .order_by(Municipality.name)
     ).all()
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    return render("admin/overview.html", cycles=cycles, towns=towns, users=users)
+    return render(
+        "admin/overview.html",
+        cycles=cycles,
+        towns=towns,
+        users=users,
+        outbox_messages=recent_messages(50),
+    )

@@ -67,7 +67,9 @@ class PdfResources:
 
     def __init__(self, municipality_id: int | None) -> None:
         self.municipality_id = municipality_id
-        self.static_folder = Path(current_app.static_folder or "").resolve()
+        # An app without a static folder serves none (Path("") would mean the working directory).
+        folder = current_app.static_folder
+        self.static_folder = Path(folder).resolve() if folder else None
         script_root = request.script_root if has_request_context() else ""
         static_path = f"{script_root}{current_app.static_url_path}/"
         self.static_url = urljoin(DOCUMENT_BASE_URL, static_path)
@@ -89,6 +91,8 @@ class PdfResources:
         # Query and fragment are dropped: cache busters and "#iefix" name the same file.
         path = unquote(urlsplit(url).path)
         relative = path[len(urlsplit(self.static_url).path) :]
+        if self.static_folder is None:
+            raise ResourceRefusedError("the app has no static folder")
         # resolve() undoes "..", %2e%2e and symlinks before the containment check.
         target = (self.static_folder / relative).resolve()
         if not target.is_relative_to(self.static_folder):

@@ -2,6 +2,7 @@
 
 from sct_forms.models.audit import AuditEvent
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
+from sct_forms.models.outbox import OutboxMessage
 from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
 from sct_forms.models.toolkits import Evidence, StepAnswers, Toolkit
 from sct_forms.models.types import utcnow
@@ -23,6 +24,7 @@ __all__ = [
     "Cycle",
     "Evidence",
     "Municipality",
+    "OutboxMessage",
     "ReviewComment",
     "Revision",
     "SignInFailure",

@@ -592,6 +592,7 @@ def test_session_ending_while_typing_asks_for_the_password_in_place_and_saves(
     page.reload()
     expect(goals).to_have_value("Typed after the session ended")
     # Later edits save as usual with the new session.
+    goals.press("End")
     goals.press_sequentially(", and more")
     wait_for_autosave(page)
     page.reload()
