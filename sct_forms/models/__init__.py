@@ -1,8 +1,8 @@
 """All models, importable from one place (Alembic and the app read this module)."""
 
 from sct_forms.models.audit import AuditEvent
-from sct_forms.models.reference import Action, Category, Cycle, Municipality
 from sct_forms.models.outbox import OutboxMessage
+from sct_forms.models.reference import Action, Category, Cycle, Municipality
 from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
 from sct_forms.models.toolkits import Evidence, StepAnswers, Toolkit
 from sct_forms.models.types import utcnow
