@@ -228,7 +228,10 @@ def ensure_cycle(today: date) -> bool:
 def current_cycle(today: date) -> Cycle | None:
     """The cycle open on ``today``: the latest one that has opened, else the next to open."""
     opened = db.session.scalar(
-        select(Cycle).where(Cycle.opens_on <= today).order_by(Cycle.opens_on.desc()).limit(1)
+        select(Cycle)
+        .where(Cycle.opens_on <= today)
+        .order_by(Cycle.opens_on.desc(), Cycle.id.desc())
+        .limit(1)
     )
     if opened is not None:
         return opened
