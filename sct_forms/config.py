@@ -56,6 +56,8 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_DELIVERY": str,
+    "MAIL_TIMEOUT": int,
+    "MAIL_MAX_ATTEMPTS": int,
     "UPLOAD_MAX_BYTES": int,
     "PUBLIC_BASE_URL": str,
     "SESSION_COOKIE_SECURE": bool,

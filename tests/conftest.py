@@ -77,6 +77,7 @@ def make_app(tmp_path, **overrides) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "DATABASE_URL": POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "PUBLIC_BASE_URL": "http://localhost",
+        "MAIL_DELIVERY": "off",  # tests that send mail opt in to "inline"
     }
     config.update(overrides)
     application = create_app(config)
