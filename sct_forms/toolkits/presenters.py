@@ -180,11 +180,12 @@ class StepView:
         extra_rows=None,
         focus_new_row=None,
         requests=None,
+        overall=None,
     ) -> StepView:
         from sct_forms.toolkits.services import toolkit_completeness
 
         items = build_items(step, answers, problems, language, merging_with, extra_rows)
-        overall = toolkit_completeness(toolkit)
+        overall = overall or toolkit_completeness(toolkit)
         summary = [(field_anchor(p.path), _summary_label(step, p, language)) for p in problems]
         return cls(
             toolkit=toolkit,

@@ -358,6 +358,7 @@ def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
     language = get_locale_language()
     reviewer_side = current_user.role in ("reviewer", "admin")
     requests = requests_of(toolkit)
+    overall = services.toolkit_completeness(toolkit)
     may_submit = (
         current_user.role == "staff"
         and current_user.municipality_id == toolkit.municipality_id
@@ -367,9 +368,20 @@ def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
     return render(
         "toolkits/review.html",
         toolkit=toolkit,
-        steps=[_step_view(toolkit, definition, step_def) for step_def in definition.steps],
+        steps=[
+            _step_view(
+                toolkit,
+                definition,
+                step_def,
+                overall=overall,
+                requests=[
+                    r for r in requests if r.step_key == step_def.key and r.status != "closed"
+                ],
+            )
+            for step_def in definition.steps
+        ],
         language=language,
-        completeness=services.toolkit_completeness(toolkit),
+        completeness=overall,
         editable=services.may_edit(current_user, toolkit),
         may_submit=may_submit,
         is_own_staff=current_user.role == "staff"
