@@ -28,3 +28,15 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_toolkit_event(action: str, toolkit, actor: User | None, **details: Any) -> AuditEvent:  # noqa: ANN001
+    """An audit event about a toolkit, filed under its town so timelines can find it."""
+    return record(
+        action,
+        actor=actor,
+        object_type="toolkit",
+        object_id=toolkit.id,
+        municipality_id=toolkit.municipality_id,
+        **details,
+    )

@@ -74,12 +74,10 @@ def add_evidence(
     )
     db.session.add(evidence)
     db.session.flush()
-    audit.record(
+    audit.record_toolkit_event(
         "evidence.added",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         step=step_key,
         evidence_id=evidence.id,
         title=evidence.title,
@@ -99,12 +97,10 @@ def _names_folders(filename: str) -> bool:
 
 def delete_evidence(evidence: Evidence, user: User) -> None:
     toolkit = evidence.toolkit
-    audit.record(
+    audit.record_toolkit_event(
         "evidence.deleted",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         step=evidence.step_key,
         evidence_id=evidence.id,
         title=evidence.title,

@@ -60,12 +60,10 @@ def _apply(toolkit: Toolkit, name: str, user: User, expected_state: str | None) 
 
 
 def _record(action: str, toolkit: Toolkit, user: User, before: str, after: str, **details) -> None:
-    audit.record(
+    audit.record_toolkit_event(
         action,
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         from_state=before,
         to_state=after,
         revision=toolkit.revision_count,
@@ -166,12 +164,10 @@ def respond_to_request(
     request.status = "addressed" if addressed else "open"
     request.addressed_by_id = user.id if addressed else None
     request.addressed_at = utcnow() if addressed else None
-    audit.record(
+    audit.record_toolkit_event(
         "change_request.answered",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         request_id=request.id,
         addressed=addressed,
         revision=toolkit.revision_count,
@@ -209,12 +205,10 @@ def assign(toolkit: Toolkit, reviewer: User | None, user: User) -> None:
     if user.role != "admin" and (reviewer is None or reviewer.id != user.id):
         raise WorkflowError("refused", 403, reason="role")
     toolkit.assigned_reviewer_id = reviewer.id if reviewer else None
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.assigned",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         reviewer_id=toolkit.assigned_reviewer_id,
         revision=toolkit.revision_count,
         internal=True,
@@ -249,12 +243,10 @@ def set_verdict(toolkit: Toolkit, step_key: str, verdict: str, user: User) -> St
         )
         db.session.add(row)
     row.verdict, row.reviewer_id, row.updated_at = verdict, user.id, utcnow()
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.step_verdict",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         step=step_key,
         verdict=verdict,
         revision=toolkit.revision_count,
@@ -295,12 +287,10 @@ def add_comment(
     )
     db.session.add(comment)
     db.session.flush()
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.commented",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         comment_id=comment.id,
         step=step_key,
         revision=toolkit.revision_count,
@@ -332,12 +322,10 @@ def add_change_request(
     )
     db.session.add(request)
     db.session.flush()
-    audit.record(
+    audit.record_toolkit_event(
         "change_request.created",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         request_id=request.id,
         step=step_key,
         target=target,
@@ -366,12 +354,10 @@ def close_request(request: ChangeRequest, toolkit: Toolkit, user: User) -> None:
     if request.status == "closed":
         raise WorkflowError("stale")
     request.status, request.closed_by_id, request.closed_at = "closed", user.id, utcnow()
-    audit.record(
+    audit.record_toolkit_event(
         "change_request.closed",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         request_id=request.id,
         revision=toolkit.revision_count,
     )

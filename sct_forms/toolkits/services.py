@@ -133,12 +133,10 @@ def start_toolkit(
     ]
     db.session.add(toolkit)
     db.session.flush()
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.started",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=town.id,
+        toolkit,
+        user,
         paired_action=action.number,
         cycle=cycle.name,
         definition_version=definition.version,
@@ -196,12 +194,10 @@ def save_step(
         db.session.refresh(row)
         return _conflict(toolkit, row, answers, base_version, user)
     toolkit.updated_at, toolkit.updated_by_id = now, user.id
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.step_saved",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         step=step_key,
         version=base_version + 1,
         resolution=resolution,
@@ -215,12 +211,10 @@ def save_step(
 def _conflict(
     toolkit: Toolkit, row: StepAnswers, mine: dict, base_version: int, user: User
 ) -> SaveResult:
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.step_conflict",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         step=row.step_key,
         base_version=base_version,
         their_version=row.version,
@@ -242,12 +236,10 @@ def record_conflict_kept_theirs(
     toolkit: Toolkit, step_key: str, discarded: dict, user: User
 ) -> None:
     """The user chose the other person's version; what they had typed stays in the audit log."""
-    audit.record(
+    audit.record_toolkit_event(
         "toolkit.step_conflict_resolved",
-        actor=user,
-        object_type="toolkit",
-        object_id=toolkit.id,
-        municipality_id=toolkit.municipality_id,
+        toolkit,
+        user,
         step=step_key,
         resolution="keep_theirs",
         discarded=discarded,
