@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.views import bp as auth_bp
     from sct_forms.coaching.views import bp as coaching_bp
+    from sct_forms.documents.certificate_views import bp as certificates_bp
     from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.review.views import bp as review_bp
     from sct_forms.toolkits import filters
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         coaching_bp,
         admin_bp,
+        certificates_bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)

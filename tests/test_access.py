@@ -7,7 +7,14 @@ import pytest
 from tests.helpers import example_url_args
 
 # Endpoints open without signing in.
-PUBLIC_ENDPOINTS = {"static", "auth.sign_in", "auth.choose_language", "auth.sign_out"}
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.sign_in",
+    "auth.choose_language",
+    "auth.sign_out",
+    "certificates.verify",
+    "certificates.verify_lookup",
+}
 
 
 def _rules(app):

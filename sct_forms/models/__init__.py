@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic and the app read this module)."""
 
 from sct_forms.models.audit import AuditEvent
+from sct_forms.models.certificates import Certificate
 from sct_forms.models.outbox import OutboxMessage
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
 from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
@@ -19,6 +20,7 @@ __all__ = [
     "Action",
     "AuditEvent",
     "Category",
+    "Certificate",
     "ChangeRequest",
     "CoachAssignment",
     "Cycle",

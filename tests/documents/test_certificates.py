@@ -1,0 +1,651 @@
+"""Certificates: issued only on approved toolkits, stored once, superseded, revoked, verifiable."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+
+import pytest
+import segno
+import zxingcpp
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from sct_forms.documents import certificates as service
+from sct_forms.documents.certificates import (
+    CertificateRefusedError,
+    RevokeRefusedError,
+    certificate_path,
+    expiry_for,
+    issue_certificate,
+    local_date,
+    make_qr_svg,
+    new_serial,
+    normalise_serial,
+    revoke,
+    verification_url,
+)
+from sct_forms.extensions import db
+from sct_forms.models import Action, AuditEvent, Toolkit
+from sct_forms.models.certificates import Certificate
+from tests.conftest import make_user
+from tests.toolkit_helpers import make_toolkit
+
+SERIAL = re.compile(r"^SCT-\d{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$")
+PAIRED = ("3.4", "3.12", "5.4", "5.7")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def toolkit_on(town, cycle, action, user, state: str = "approved"):
+    """A toolkit in ``state``; the review workflow that gets it there is tested elsewhere."""
+    toolkit = make_toolkit(town, cycle, action, user)
+    toolkit.state = state
+    db.session.commit()
+    return toolkit
+
+
+def approve(town, cycle, catalog, user, *numbers: str) -> None:
+    for number in numbers:
+        toolkit_on(town, cycle, catalog[number], user)
+
+
+def text_of(html: str) -> str:
+    """The page's words with tags removed and spaces collapsed, to match whole sentences."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def page_text(response) -> str:
+    return text_of(response.get_data(as_text=True))
+
+
+def stored_bytes(certificate: Certificate) -> bytes:
+    return certificate_path(certificate.storage_name).read_bytes()
+
+
+def audit_actions(certificate_id: int | None = None) -> list[str]:
+    query = select(AuditEvent).where(AuditEvent.object_type == "certificate")
+    if certificate_id is not None:
+        query = query.where(AuditEvent.object_id == str(certificate_id))
+    return [event.action for event in db.session.scalars(query.order_by(AuditEvent.id))]
+
+
+def certificates_of(town) -> list[Certificate]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.municipality_id == town.id)
+            .order_by(Certificate.id)
+        )
+    )
+
+
+@pytest.fixture
+def bronze(town, cycle, catalog, staff_user) -> Certificate:
+    approve(town, cycle, catalog, staff_user, "3.4")
+    return issue_certificate(town, cycle, staff_user)
+
+
+# --- refusing and issuing ---------------------------------------------------------------------
+
+
+def test_refused_with_a_plain_explanation_when_nothing_is_approved(
+    as_user, town, cycle, catalog, staff_user
+):
+    toolkit_on(town, cycle, catalog["3.4"], staff_user, state="submitted")
+    response = as_user(staff_user).post(f"/towns/{town.slug}/certificate")
+    assert response.status_code == 422
+    text = page_text(response)
+    assert (
+        "Bronze needs 1 action with an approved Equity Toolkit: "
+        "you have 0 approved, 1 with reviewers." in text
+    )
+    assert "If the toolkits now with reviewers are approved, Windham will reach Bronze" in text
+    # The normal layout, not an error trace.
+    assert 'class="site-header"' in response.get_data(as_text=True)
+    assert "Traceback" not in text
+    assert certificates_of(town) == []
+    assert audit_actions() == []
+
+
+def test_service_refusal_says_what_is_missing(town, cycle, catalog, staff_user):
+    toolkit_on(town, cycle, catalog["3.4"], staff_user, state="draft")
+    with pytest.raises(CertificateRefusedError) as refused:
+        issue_certificate(town, cycle, staff_user)
+    error = refused.value
+    assert (error.code, error.tier, error.status) == ("tier_not_reached", "bronze", 422)
+    [missing] = error.missing
+    assert (missing.key, missing.needed, missing.approved, missing.in_progress) == (
+        "distinct_actions",
+        1,
+        0,
+        1,
+    )
+
+
+def test_reviewer_sees_the_refusal_in_the_third_person(
+    as_user, town, cycle, catalog, staff_user, reviewer_user
+):
+    response = as_user(reviewer_user).post(f"/towns/{town.slug}/certificate")
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "Windham cannot get a certificate yet" in text
+    assert "Windham has 0 approved, 0 with reviewers." in text
+
+
+def test_bronze_is_issued_on_one_approved_toolkit(as_user, town, cycle, catalog, staff_user):
+    approve(town, cycle, catalog, staff_user, "3.4")
+    response = as_user(staff_user).post(f"/towns/{town.slug}/certificate")
+    assert response.status_code == 303
+    [certificate] = certificates_of(town)
+    assert response.headers["Location"] == f"/certificates/{certificate.serial}.pdf"
+    assert (certificate.tier, certificate.status, certificate.cycle_id) == (
+        "bronze",
+        "valid",
+        cycle.id,
+    )
+    assert SERIAL.match(certificate.serial), certificate.serial
+    issued_on = local_date(certificate.issued_at)
+    assert certificate.serial.startswith(f"SCT-{issued_on.year}-")
+    assert certificate.expires_on == date(issued_on.year + 2, 12, 31)
+    assert certificate.issued_by_id == staff_user.id
+    assert hashlib.sha256(stored_bytes(certificate)).hexdigest() == certificate.sha256
+    assert audit_actions(certificate.id) == ["certificate.issued"]
+
+
+def test_issuing_twice_gives_the_same_certificate(as_user, town, cycle, catalog, staff_user):
+    approve(town, cycle, catalog, staff_user, "3.4")
+    first = issue_certificate(town, cycle, staff_user)
+    assert issue_certificate(town, cycle, staff_user).id == first.id
+    client = as_user(staff_user)
+    location = f"/certificates/{first.serial}.pdf"
+    assert client.post(f"/towns/{town.slug}/certificate").headers["Location"] == location
+    assert len(certificates_of(town)) == 1
+    assert audit_actions() == ["certificate.issued"]
+
+
+def test_three_approved_toolkits_on_two_distinct_actions_stay_bronze(
+    town, cycle, catalog, staff_user
+):
+    # A town has one toolkit per action record, so the third toolkit is paired with 3.4 of
+    # another catalog year: a different action record, the same action number. One action
+    # counts once, so this is two distinct actions.
+    old_34 = Action(
+        catalog_year=2023,
+        number="3.4",
+        title="Develop an Open Space Plan",
+        category=catalog["3.4"].category,
+    )
+    db.session.add(old_34)
+    db.session.commit()
+    for action in (catalog["3.4"], catalog["3.12"], old_34):
+        toolkit_on(town, cycle, action, staff_user)
+    certificate = issue_certificate(town, cycle, staff_user)
+    assert certificate.tier == "bronze"
+
+
+def test_a_third_distinct_action_issues_silver_and_supersedes_bronze(
+    client, as_user, town, cycle, catalog, staff_user, bronze
+):
+    approve(town, cycle, catalog, staff_user, "3.12", "5.4")
+    response = as_user(staff_user).post(f"/towns/{town.slug}/certificate")
+    assert response.status_code == 303
+    old, silver = certificates_of(town)
+    assert old.id == bronze.id
+    assert (old.status, old.superseded_by_id) == ("superseded", silver.id)
+    assert (silver.tier, silver.status) == ("silver", "valid")
+    assert silver.serial != old.serial
+    assert response.headers["Location"] == f"/certificates/{silver.serial}.pdf"
+
+    client.post("/sign-out")
+    text = page_text(client.get(f"/verify/{old.serial}"))
+    assert "Status: Superseded." in text
+    assert silver.serial in text
+    assert "Status: Valid." in page_text(client.get(f"/verify/{silver.serial}"))
+
+    assert audit_actions(old.id) == ["certificate.issued", "certificate.superseded"]
+    assert audit_actions(silver.id) == ["certificate.issued"]
+    superseded = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "certificate.superseded")
+    )
+    assert superseded.details["superseded_by"] == silver.serial
+    assert superseded.actor_id == staff_user.id
+    assert superseded.municipality_id == town.id
+
+
+def test_a_lower_tier_than_the_valid_certificate_issues_nothing(town, cycle, catalog, staff_user):
+    approve(town, cycle, catalog, staff_user, "3.4", "3.12", "5.4")
+    silver = issue_certificate(town, cycle, staff_user)
+    toolkit = db.session.scalars(select(Toolkit).order_by(Toolkit.id)).first()
+    toolkit.state = "not_approved"
+    db.session.commit()
+    assert issue_certificate(town, cycle, staff_user).id == silver.id
+    assert len(certificates_of(town)) == 1
+
+
+def test_only_one_valid_certificate_per_town_and_cycle_in_the_database(
+    town, cycle, staff_user, bronze
+):
+    twin = Certificate(
+        serial=new_serial(2026),
+        municipality_id=town.id,
+        cycle_id=cycle.id,
+        tier="silver",
+        expires_on=date(2028, 12, 31),
+        issued_by_id=staff_user.id,
+        sha256="0" * 64,
+        storage_name="x" * 32,
+        status="valid",
+    )
+    db.session.add(twin)
+    with pytest.raises(Exception, match="(?i)unique"):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_request_that_loses_the_race_returns_the_winners_certificate(
+    monkeypatch, town, cycle, staff_user, bronze
+):
+    real_lookup = service.valid_certificate
+    calls = []
+
+    def first_sees_nothing(*args):
+        calls.append(args)
+        # The first look happens before the other request's certificate is committed.
+        return None if len(calls) == 1 else real_lookup(*args)
+
+    monkeypatch.setattr(service, "valid_certificate", first_sees_nothing)
+    files_before = sorted(service.certificate_root().iterdir())
+    assert issue_certificate(town, cycle, staff_user).id == bronze.id
+    assert len(certificates_of(town)) == 1
+    assert sorted(service.certificate_root().iterdir()) == files_before  # no orphan file
+    assert audit_actions() == ["certificate.issued"]
+
+
+def test_the_service_refuses_coaches_and_staff_of_another_town(
+    town, cycle, catalog, staff_user, coach_user, other_staff_user
+):
+    approve(town, cycle, catalog, staff_user, "3.4")
+    for user in (coach_user, other_staff_user):
+        with pytest.raises(PermissionError):
+            issue_certificate(town, cycle, user)
+    assert certificates_of(town) == []
+
+
+# --- the PDF ----------------------------------------------------------------------------------
+
+
+def test_certificate_is_one_landscape_letter_page_with_its_facts(town, cycle, bronze):
+    reader = PdfReader(io.BytesIO(stored_bytes(bronze)))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert float(box.width) > float(box.height)
+    assert (round(float(box.width)), round(float(box.height))) == (792, 612)
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert town.name in text
+    assert "Bronze" in text
+    assert cycle.name in text
+    assert bronze.serial in text
+    assert f"December 31, {bronze.expires_on.year}" in text
+    assert verification_url(bronze.serial) in text
+    assert "Dana Staff" in text
+    assert reader.metadata.title.startswith(f"Sustainable CT certificate {bronze.serial}")
+
+
+def test_certificate_is_stored_as_pdf_a_3b(bronze):
+    reader = PdfReader(io.BytesIO(stored_bytes(bronze)))
+    root = reader.trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp
+    assert 'pdfaid:conformance="B"' in xmp
+    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+    issued = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.issued"))
+    assert issued.details["pdf_variant"] == "pdf/a-3b"
+
+
+def test_falls_back_to_pdf_ua_when_pdf_a_cannot_be_made(
+    monkeypatch, town, cycle, catalog, staff_user
+):
+    real_render = service.render_pdf
+
+    def refuse_pdf_a(template, **kwargs):
+        if kwargs["pdf_variant"] == "pdf/a-3b":
+            raise ValueError("no PDF/A today")
+        return real_render(template, **kwargs)
+
+    monkeypatch.setattr(service, "render_pdf", refuse_pdf_a)
+    approve(town, cycle, catalog, staff_user, "3.4")
+    certificate = issue_certificate(town, cycle, staff_user)
+    reader = PdfReader(io.BytesIO(stored_bytes(certificate)))
+    assert "/StructTreeRoot" in reader.trailer["/Root"]  # tagged: PDF/UA-1
+    issued = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.issued"))
+    assert issued.details["pdf_variant"] == "pdf/ua-1"
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler's pdftoppm")
+def test_qr_code_in_the_pdf_decodes_to_the_verification_url(tmp_path, bronze):
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(stored_bytes(bronze))
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+    with Image.open(tmp_path / "page.png") as image:
+        found = zxingcpp.read_barcodes(image)
+    assert [(code.format, code.text) for code in found] == [
+        (zxingcpp.BarcodeFormat.QRCode, f"http://localhost/verify/{bronze.serial}")
+    ]
+
+
+def test_qr_svg_encodes_exactly_the_url(app):
+    url = "http://localhost/verify/SCT-2026-7K4Q-9XWM"
+    svg = make_qr_svg(url)
+    assert svg.startswith("<svg") and "viewBox" in svg and "<image" not in svg
+    # The same QR code as a picture, read back by a decoder.
+    qr = segno.make_qr(url, error="m", boost_error=False)
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=4, border=4)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        [code] = zxingcpp.read_barcodes(image)
+    assert code.text == url
+    assert svg == qr.svg_inline(omitsize=True, border=4, dark="#000", light="#fff", title=url)
+
+
+def test_verification_url_uses_public_base_url(app):
+    app.config["PUBLIC_BASE_URL"] = "https://forms.sustainablect.example/"
+    assert (
+        verification_url("SCT-2026-7K4Q-9XWM")
+        == "https://forms.sustainablect.example/verify/SCT-2026-7K4Q-9XWM"
+    )
+
+
+# --- downloading --------------------------------------------------------------------------------
+
+
+def test_download_serves_the_stored_bytes_and_never_renders_again(
+    monkeypatch, as_user, staff_user, bronze
+):
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("a download must not render")
+
+    monkeypatch.setattr(service, "render_pdf", no_rendering)
+    client = as_user(staff_user)
+    response = client.get(f"/certificates/{bronze.serial}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data == stored_bytes(bronze)
+    assert response.headers["ETag"] == f'"{bronze.sha256}"'
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and bronze.serial in disposition
+    again = client.get(
+        f"/certificates/{bronze.serial}.pdf", headers={"If-None-Match": f'"{bronze.sha256}"'}
+    )
+    assert again.status_code == 304
+
+
+def test_a_tampered_stored_file_is_not_served(as_user, staff_user, bronze):
+    certificate_path(bronze.storage_name).write_bytes(b"%PDF-1.7 forged")
+    assert as_user(staff_user).get(f"/certificates/{bronze.serial}.pdf").status_code == 500
+
+
+def test_sha256_on_the_verify_page_is_that_of_the_stored_file(client, bronze):
+    digest = hashlib.sha256(stored_bytes(bronze)).hexdigest()
+    html = client.get(f"/verify/{bronze.serial}").get_data(as_text=True)
+    shown = re.search(r'id="sha256">(.*?)</code>', html).group(1).replace("<wbr>", "")
+    assert shown == digest == bronze.sha256
+
+
+# --- who may do what --------------------------------------------------------------------------
+
+
+def test_staff_of_another_town_cannot_issue_download_or_list(
+    as_user, town, cycle, catalog, staff_user, other_staff_user, bronze
+):
+    client = as_user(other_staff_user)
+    assert client.post(f"/towns/{town.slug}/certificate").status_code in (403, 404)
+    assert client.get(f"/certificates/{bronze.serial}.pdf").status_code in (403, 404)
+    assert client.get(f"/towns/{town.slug}/certificate").status_code in (403, 404)
+    assert len(certificates_of(town)) == 1
+
+
+def test_coach_may_see_and_download_but_not_issue(as_user, town, coach_user, bronze):
+    client = as_user(coach_user)
+    page = client.get(f"/towns/{town.slug}/certificate")
+    assert page.status_code == 200
+    assert bronze.serial in page.get_data(as_text=True)
+    assert "Issue the" not in page_text(page)
+    assert client.get(f"/certificates/{bronze.serial}.pdf").status_code == 200
+    assert client.post(f"/towns/{town.slug}/certificate").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_for_private_routes(client, town, bronze):
+    for method, url in [
+        ("GET", f"/towns/{town.slug}/certificate"),
+        ("POST", f"/towns/{town.slug}/certificate"),
+        ("GET", f"/certificates/{bronze.serial}.pdf"),
+        ("POST", f"/certificates/{bronze.serial}/revoke"),
+    ]:
+        response = client.open(url, method=method)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/sign-in"), url
+
+
+def test_revoke_requires_an_administrator_and_a_reason(
+    as_user, client, staff_user, reviewer_user, admin_user, bronze
+):
+    url = f"/certificates/{bronze.serial}/revoke"
+    assert as_user(staff_user).post(url, data={"reason": "x"}).status_code == 403
+    client.post("/sign-out")
+    assert as_user(reviewer_user).post(url, data={"reason": "x"}).status_code == 403
+    client.post("/sign-out")
+    admin = as_user(admin_user)
+    for data in ({}, {"reason": "   "}):
+        response = admin.post(url, data=data)
+        assert response.status_code == 422
+        text = page_text(response)
+        assert f"Write the reason for revoking certificate {bronze.serial}" in text
+        assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Certificate, bronze.id).status == "valid"
+    assert audit_actions(bronze.id) == ["certificate.issued"]
+
+
+def test_revoke_service_refuses_non_admins_and_empty_reasons(staff_user, admin_user, bronze):
+    with pytest.raises(PermissionError):
+        revoke(bronze, staff_user, "mistake")
+    with pytest.raises(RevokeRefusedError) as refused:
+        revoke(bronze, admin_user, " ")
+    assert refused.value.code == "reason_required"
+
+
+def test_a_revoked_certificate_reads_revoked_without_the_reason(
+    as_user, client, town, admin_user, bronze
+):
+    reason = "Toolkit approved by mistake; internal note"
+    response = as_user(admin_user).post(
+        f"/certificates/{bronze.serial}/revoke", data={"reason": reason}
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    revoked = db.session.get(Certificate, bronze.id)
+    assert (revoked.status, revoked.revoked_by_id, revoked.revoke_reason) == (
+        "revoked",
+        admin_user.id,
+        reason,
+    )
+    # The town's page, for signed-in users, gives the reason.
+    assert reason in page_text(client.get(f"/towns/{town.slug}/certificate"))
+    again = client.post(f"/certificates/{bronze.serial}/revoke", data={"reason": "again"})
+    assert again.status_code == 409
+
+    client.post("/sign-out")
+    text = page_text(client.get(f"/verify/{bronze.serial}"))
+    assert "Status: Revoked." in text
+    assert "was revoked on" in text
+    assert "mistake" not in text
+    events = audit_actions(bronze.id)
+    assert events == ["certificate.issued", "certificate.revoked"]
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.revoked"))
+    assert (event.actor_id, event.details["reason"]) == (admin_user.id, reason)
+
+
+def test_after_a_revocation_only_an_administrator_issues_again(
+    as_user, client, town, cycle, staff_user, admin_user, bronze
+):
+    revoke(bronze, admin_user, "Wrong cycle")
+    response = as_user(staff_user).post(f"/towns/{town.slug}/certificate")
+    assert response.status_code == 409
+    assert "Only an administrator can issue this certificate" in page_text(response)
+    assert len(certificates_of(town)) == 1
+    client.post("/sign-out")
+    assert as_user(admin_user).post(f"/towns/{town.slug}/certificate").status_code == 303
+    old, new = certificates_of(town)
+    assert (old.status, new.status, new.tier) == ("revoked", "valid", "bronze")
+
+
+# --- the public verification page ---------------------------------------------------------------
+
+
+def test_verify_works_without_signing_in(client, town, cycle, bronze):
+    response = client.get(f"/verify/{bronze.serial}")
+    assert response.status_code == 200
+    assert response.headers["X-Robots-Tag"] == "noindex"
+    text = page_text(response)
+    assert "Status: Valid." in text
+    for fact in (
+        town.name,
+        "Bronze",
+        cycle.name,
+        bronze.serial,
+        f"December 31, {bronze.expires_on.year}",
+    ):
+        assert fact in text
+    assert "Dana Staff" not in text  # who issued it stays on the signed-in pages
+
+
+def test_verify_form_finds_a_typed_serial(client, bronze):
+    form = client.get("/verify")
+    assert form.status_code == 200
+    assert 'name="serial"' in form.get_data(as_text=True)
+    typed = " " + bronze.serial.lower().replace("-", " \u2013 ", 1) + " "
+    response = client.get("/verify", query_string={"serial": typed})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/verify/{bronze.serial}"
+    lowercase = client.get(f"/verify/{bronze.serial.lower()}")
+    assert lowercase.status_code == 301
+    assert lowercase.headers["Location"] == f"/verify/{bronze.serial}"
+    empty = client.get("/verify", query_string={"serial": ""})
+    assert empty.status_code == 422
+    assert "Type the certificate number" in page_text(empty)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/verify/SCT-2026-2222-2222", "/verify/not-a-serial", "/verify?serial=hello"],
+)
+def test_unknown_serial_gives_a_404_page_in_the_normal_layout(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "No certificate has this number" in page_text(response)
+    assert 'class="site-footer"' in html
+    assert 'name="serial"' in html
+
+
+def test_expired_certificate_reads_expired(client, bronze):
+    bronze.expires_on = date(2020, 12, 31)
+    db.session.commit()
+    text = page_text(client.get(f"/verify/{bronze.serial}"))
+    assert "Status: Expired." in text
+    assert "expired on December 31, 2020" in text
+
+
+# --- the town's certificates page ---------------------------------------------------------------
+
+
+def test_town_page_lists_certificates_and_offers_the_button_when_it_would_help(
+    as_user, town, cycle, catalog, staff_user
+):
+    client = as_user(staff_user)
+    empty = page_text(client.get(f"/towns/{town.slug}/certificate"))
+    assert "No certificate can be issued for this cycle yet." in empty
+    assert "Bronze needs 1 action with an approved Equity Toolkit: you have 0 approved" in empty
+    assert "Issue the" not in empty
+
+    approve(town, cycle, catalog, staff_user, "3.4")
+    ready = page_text(client.get(f"/towns/{town.slug}/certificate"))
+    assert "Issue the Bronze certificate" in ready
+
+    client.post(f"/towns/{town.slug}/certificate")
+    [certificate] = certificates_of(town)
+    response = client.get(f"/towns/{town.slug}/certificate")
+    html, text = response.get_data(as_text=True), page_text(response)
+    assert "Issue the" not in text
+    assert certificate.serial in text and "Valid" in text
+    assert f'href="/certificates/{certificate.serial}.pdf"' in html
+    assert f'href="/verify/{certificate.serial}"' in html
+    assert "Revoke" not in text  # administrators only
+
+
+def test_admin_sees_revoke_forms(as_user, town, admin_user, bronze):
+    html = as_user(admin_user).get(f"/towns/{town.slug}/certificate").get_data(as_text=True)
+    assert f'action="/certificates/{bronze.serial}/revoke"' in html
+    assert f'<label class="label" for="reason-{bronze.serial}">' in html
+
+
+# --- rules: expiry, serials -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("issued_on", "expires_on"),
+    [
+        (date(2026, 1, 1), date(2028, 12, 31)),
+        (date(2026, 12, 31), date(2028, 12, 31)),
+        (date(2027, 6, 15), date(2029, 12, 31)),
+    ],
+)
+def test_expiry_is_dec_31_of_the_third_year_counting_the_year_of_issue(issued_on, expires_on):
+    assert expiry_for(issued_on) == expires_on
+
+
+def test_year_of_issue_is_taken_in_connecticut_time(app):
+    # 03:00 UTC on Jan 1 is still Dec 31 in Connecticut.
+    assert local_date(datetime(2027, 1, 1, 3, 0, tzinfo=UTC)) == date(2026, 12, 31)
+
+
+def test_serials_are_random_and_typo_tolerant():
+    serials = {new_serial(2026) for _ in range(500)}
+    assert len(serials) == 500
+    assert all(SERIAL.match(serial) for serial in serials)
+    assert normalise_serial(" sct-2026-7k4q-9xwm ") == "SCT-2026-7K4Q-9XWM"
+    assert normalise_serial("SCT 2026 7K4Q 9XWM") == "SCT-2026-7K4Q-9XWM"
+    assert normalise_serial("SCT\u20132026\u20137K4Q\u20139XWM") == "SCT-2026-7K4Q-9XWM"
+    for wrong in (
+        "",
+        "SCT-2026-7K4Q",
+        "SCT-26-7K4Q-9XWM",
+        "SCT-2026-7K4Q-9XW0",
+        "ABC-2026-7K4Q-9XWM",
+    ):
+        assert normalise_serial(wrong) is None, wrong
+
+
+def test_a_second_town_gets_its_own_certificate(
+    town, other_town, cycle, catalog, staff_user, password_hash
+):
+    other_staff = make_user("staff", "lee@mansfield.test", password_hash, other_town)
+    approve(town, cycle, catalog, staff_user, "3.4")
+    approve(other_town, cycle, catalog, other_staff, "3.4")
+    mine = issue_certificate(town, cycle, staff_user)
+    theirs = issue_certificate(other_town, cycle, other_staff)
+    assert mine.id != theirs.id and mine.serial != theirs.serial
+    assert (mine.status, theirs.status) == ("valid", "valid")
