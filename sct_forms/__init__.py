@@ -125,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.auth.views import bp as auth_bp
     from sct_forms.coaching.views import bp as coaching_bp
     from sct_forms.documents.certificate_views import bp as certificates_bp
+    from sct_forms.documents.views import bp as documents_bp
     from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.review.views import bp as review_bp
     from sct_forms.toolkits import filters
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         coaching_bp,
         admin_bp,
         certificates_bp,
+        documents_bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)

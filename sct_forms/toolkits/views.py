@@ -143,6 +143,9 @@ def resume_save_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Respo
 def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Response:
     """Save what a step form posted and answer as the request expects (page or fragment)."""
     autosave = request.headers.get("X-Autosave") == "1"
+    intent = posted.get("intent", "save")
+    if intent.startswith("remove:"):
+        posted = _without_row(posted, intent)
     answers = normalise_step_answers(step_def, posted)
     if not _csrf_valid():
         view = _step_view(
@@ -158,7 +161,6 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         return render("toolkits/step.html", view=view), 400
     if not services.may_edit(current_user, toolkit):
         return _not_editable(toolkit, autosave)
-    intent = posted.get("intent", "save")
     base_version = _int(posted.get("base_version"))
     resolution = (
         posted.get("resolution") if posted.get("resolution") in ("keep_mine", "merged") else None
@@ -218,11 +220,19 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
     )
 
 
+def _without_row(posted: MultiDict, intent: str) -> MultiDict:
+    """The posted fields less the row a "remove:<group>:<index>" button names (no-JS path)."""
+    _, group, index = (intent.split(":") + ["", ""])[:3]
+    prefix = f"{group}-{index}-"
+    return MultiDict([(k, v) for k, v in posted.items(multi=True) if not k.startswith(prefix)])
+
+
 def _csrf_valid() -> bool:
-    from flask import current_app
+    from flask import current_app, g
     from flask_wtf.csrf import CSRFError
 
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+    # A save finished after signing in again was checked with the sign-in form's token.
+    if not current_app.config.get("WTF_CSRF_ENABLED", True) or g.get("csrf_valid"):
         return True
     try:
         csrf.protect()

@@ -104,8 +104,9 @@
     let retry = 0;
     let inFlight = false;
     let blocked = false; // a conflict or a locked toolkit: the person must choose what to do
-    let submitted = false; // the form itself was posted: the page is being replaced
-    let submitAfterSave; // the button pressed while an autosave was on its way
+    let submitted = false; // a form was posted from this page: the page is being replaced
+    let submitAfterSave; // [form, button] posted while an autosave was on its way
+    let savedBeforeLeaving = false; // another form waited once for the text to be saved
     let lastSaved = serialise();
 
     function serialise() {
@@ -136,7 +137,7 @@
       const pairs = serialise();
       if (same(pairs, lastSaved) && !(options && options.force)) return;
       keepInBrowser(pairs);
-      if (!navigator.onLine) { show(messages.offline); return; }
+      if (!navigator.onLine) { show(messages.offline); submitPending(); return; }
       inFlight = true;
       const body = new URLSearchParams(pairs);
       body.append("csrf_token", csrfToken());
@@ -183,9 +184,9 @@
 
     function submitPending() {
       if (submitAfterSave === undefined) return;
-      const button = submitAfterSave;
+      const [target, button] = submitAfterSave;
       submitAfterSave = undefined;
-      form.requestSubmit(button);
+      target.requestSubmit(button);
     }
 
     function askToSignIn(pairs) {
@@ -212,9 +213,16 @@
         });
         if (response.ok) {
           versionInput.value = response.headers.get("X-Step-Version") || versionInput.value;
+          showProgress(response.headers.get("X-Step-Percent"), response.headers.get("X-Step-State"));
           show((await response.text()).trim());
           lastSaved = serialise();
           forget();
+          dialog.close();
+          await refreshCsrfToken();
+        } else if (response.status === 409) {
+          // Signed in, but not saved: someone else changed the step meanwhile, or it is locked.
+          blocked = true;
+          show((await response.text()).trim());
           dialog.close();
           await refreshCsrfToken();
         } else {
@@ -269,18 +277,37 @@
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") save({ leaving: true });
     });
-    form.addEventListener("submit", (event) => {
+    // Any form posted from this page replaces it: this step's form, an upload, a delete, sign-out.
+    document.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return; // the sign-in dialog handles its own form
       clearTimeout(timer);
       if (inFlight) {
         // Post once the autosave has answered, with the version it made, or the two conflict.
         event.preventDefault();
-        submitAfterSave = event.submitter || null;
+        submitAfterSave = [event.target, event.submitter || null];
         return;
       }
-      // No autosave while the page is replaced: it would post (and keep in this browser) the
-      // version the page was opened with, and the next page would conflict with this save.
+      if (!navigator.onLine) {
+        // Posting now would swap this page for the browser's error page: keep the text here.
+        event.preventDefault();
+        keepInBrowser(serialise());
+        show(messages.offline);
+        return;
+      }
+      if (event.target !== form && !savedBeforeLeaving && !blocked && !same(serialise(), lastSaved)) {
+        // An upload or a delete: save what was typed first, so the page it leads to shows it.
+        event.preventDefault();
+        savedBeforeLeaving = true;
+        submitAfterSave = [event.target, event.submitter || null];
+        save();
+        return;
+      }
+      // No autosave while the page is replaced: it would post the version this page was opened
+      // with after the next page was made, and that page would then conflict with it. Text not
+      // saved yet (the save failed) stays in this browser for the next page to put back.
       submitted = true;
-      forget();
+      if (event.target === form) forget();
+      else if (!same(serialise(), lastSaved)) keepInBrowser(serialise());
     });
   }
 
