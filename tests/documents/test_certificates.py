@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import segno
@@ -649,3 +650,18 @@ def test_a_second_town_gets_its_own_certificate(
     theirs = issue_certificate(other_town, cycle, other_staff)
     assert mine.id != theirs.id and mine.serial != theirs.serial
     assert (mine.status, theirs.status) == ("valid", "valid")
+
+
+def test_certificate_drawn_to_png_for_a_person_to_look_at(bronze):
+    """Writes test-artifacts/certificates/bronze.png (git-ignored) to look at the layout."""
+    folder = Path(__file__).resolve().parents[2] / "test-artifacts" / "certificates"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    pdf = folder / "bronze.pdf"
+    pdf.write_bytes(stored_bytes(bronze))
+    pdftoppm = shutil.which("pdftoppm") or "/usr/bin/pdftoppm"
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "60", "-singlefile", str(pdf), str(folder / "bronze")],
+        check=True,
+    )
+    assert (folder / "bronze.png").stat().st_size > 5000
