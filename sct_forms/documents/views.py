@@ -2,7 +2,7 @@
 
 Every route asks the same two questions as the rest of the app: the role (``roles_required``)
 and the object (``visible_or_404``); a packet of another town answers 404. Downloads are
-cached by content (packets.cache_path) and carry that key as their ETag.
+cached by content (packet_cache.cache_path) and carry that key as their ETag.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from sct_forms.access import may_see_municipality, roles_required, visible_or_404
-from sct_forms.documents import packets
+from sct_forms.documents import packet_cache, packet_pdf, packets
 from sct_forms.evidence import storage
 from sct_forms.extensions import db
 from sct_forms.i18n import get_locale_language
@@ -33,16 +33,16 @@ HISTORY_ROLES = ("staff", "reviewer", "admin")
 # --- Loading what a packet is about -------------------------------------------------------------
 
 
-def _toolkit_packet(toolkit_id: int) -> tuple[packets.ToolkitPacket, packets.PacketRequest]:
+def _toolkit_packet(toolkit_id: int) -> tuple[packets.ToolkitPacket, packet_cache.PacketRequest]:
     toolkit = visible_or_404(Toolkit, toolkit_id)
     language = get_locale_language()
     return (
         packets.toolkit_packet(toolkit, language),
-        packets.PacketRequest("toolkit", toolkit.id, language),
+        packet_cache.PacketRequest("toolkit", toolkit.id, language),
     )
 
 
-def _town_packet(slug: str) -> tuple[packets.TownPacket, packets.PacketRequest]:
+def _town_packet(slug: str) -> tuple[packets.TownPacket, packet_cache.PacketRequest]:
     town = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
     # 404, not 403, for another town: its packet's existence is not revealed.
     if town is None or not may_see_municipality(current_user, town.id):
@@ -57,7 +57,7 @@ def _town_packet(slug: str) -> tuple[packets.TownPacket, packets.PacketRequest]:
     for_town = current_user.role == "staff"
     language = get_locale_language()
     packet = packets.town_packet(town, cycle, language, history=history, for_town=for_town)
-    return packet, packets.PacketRequest(
+    return packet, packet_cache.PacketRequest(
         "town", town.id, language, cycle_id=cycle.id, history=history, for_town=for_town
     )
 
@@ -83,7 +83,7 @@ def _pdf_response(packet: packets.ToolkitPacket | packets.TownPacket) -> Respons
     """The packet's PDF from the cache (built now if missing), or 304 if the client has it."""
     if request.if_none_match.contains_weak(packet.key):
         return _not_modified(packet.key)
-    path = packets.cached_pdf(packet)
+    path = packet_cache.cached_pdf(packet)
     response = send_file(
         path,
         mimetype="application/pdf",
@@ -99,14 +99,14 @@ def _pdf_response(packet: packets.ToolkitPacket | packets.TownPacket) -> Respons
 
 
 def _preview_response(packet: packets.ToolkitPacket | packets.TownPacket) -> Response:
-    response = Response(packets.render_preview(packet), mimetype="text/html")
+    response = Response(packet_pdf.render_preview(packet), mimetype="text/html")
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
 def _progress_response(
     packet: packets.ToolkitPacket | packets.TownPacket,
-    packet_request: packets.PacketRequest,
+    packet_request: packet_cache.PacketRequest,
     *,
     urls: dict[str, str],
     back: tuple[str, str],
@@ -114,9 +114,9 @@ def _progress_response(
 ):
     """The progress page, or (for htmx polling) its status part; 204 while nothing changed."""
     if request.args.get("retry") == "1":
-        packets.forget_failure(packet)
-    packets.start_background_build(packet, packet_request)
-    state = packets.build_state(packet)
+        packet_cache.forget_failure(packet)
+    packet_cache.start_background_build(packet, packet_request)
+    state = packet_cache.build_state(packet)
     if fragment and is_htmx() and state in ("building", "missing"):
         # Nothing new: htmx swaps nothing, keeps polling, and the live region stays quiet.
         return Response(status=204)

@@ -8,7 +8,7 @@ import threading
 import pytest
 from pypdf import PdfReader
 
-from sct_forms.documents import packets
+from sct_forms.documents import packet_cache, packet_pdf, packets
 from sct_forms.extensions import db
 from sct_forms.review import services as review
 from tests.documents.test_packets import STEP_TITLES, complete_toolkit, outline_titles
@@ -18,7 +18,7 @@ from tests.toolkit_helpers import COMPLETE_ANSWERS, form_fields, step_version
 @pytest.fixture(autouse=True)
 def _no_builds_left_running():
     yield
-    packets.wait_for_builds()
+    packet_cache.wait_for_builds()
 
 
 @pytest.fixture
@@ -30,13 +30,13 @@ def toolkit(town, cycle, catalog, staff_user):
 def builds(monkeypatch):
     """Counts real packet builds (the render + merge) made by the routes."""
     calls: list[str] = []
-    real = packets.build_pdf
+    real = packet_pdf.build_pdf
 
     def counting(packet):  # noqa: ANN001, ANN202
         calls.append(packet.key)
         return real(packet)
 
-    monkeypatch.setattr(packets, "build_pdf", counting)
+    monkeypatch.setattr(packet_cache, "build_pdf", counting)
     return calls
 
 
@@ -288,14 +288,14 @@ def held_builds(monkeypatch):
     """Background builds that wait for ``release`` before they render."""
     release = threading.Event()
     calls: list[str] = []
-    real = packets.build_pdf
+    real = packet_pdf.build_pdf
 
     def held(packet):  # noqa: ANN001, ANN202
         calls.append(packet.key)
         assert release.wait(60)
         return real(packet)
 
-    monkeypatch.setattr(packets, "build_pdf", held)
+    monkeypatch.setattr(packet_cache, "build_pdf", held)
     yield release, calls
     release.set()
 
@@ -320,7 +320,7 @@ def test_progress_page_builds_in_the_background_and_offers_the_download(
         as_text=True
     )
     release.set()
-    packets.wait_for_builds()
+    packet_cache.wait_for_builds()
 
     ready = fetch(client, status_url, headers={"HX-Request": "true"})
     assert ready.status_code == 200
@@ -352,10 +352,10 @@ def test_a_failed_build_says_so_and_can_be_retried(as_user, staff_user, toolkit,
     def broken(packet):  # noqa: ANN001, ANN202
         raise RuntimeError("renderer fell over")
 
-    monkeypatch.setattr(packets, "build_pdf", broken)
+    monkeypatch.setattr(packet_cache, "build_pdf", broken)
     client = as_user(staff_user)
     fetch(client, f"/toolkits/{toolkit.id}/packet")
-    packets.wait_for_builds()
+    packet_cache.wait_for_builds()
 
     failed = fetch(
         client, f"/toolkits/{toolkit.id}/packet/status", headers={"HX-Request": "true"}
@@ -365,7 +365,7 @@ def test_a_failed_build_says_so_and_can_be_retried(as_user, staff_user, toolkit,
 
     monkeypatch.undo()
     fetch(client, f"/toolkits/{toolkit.id}/packet?retry=1")
-    packets.wait_for_builds()
+    packet_cache.wait_for_builds()
     page = fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(as_text=True)
     assert "Your PDF is ready." in page
 
@@ -396,14 +396,14 @@ def test_the_cache_lives_under_instance_packets_and_keeps_few_versions(
     as_user, staff_user, toolkit, app
 ):
     client = as_user(staff_user)
-    for number in range(packets.KEEP_PER_PACKET + 2):
+    for number in range(packet_cache.KEEP_PER_PACKET + 2):
         save_context_step(client, toolkit, f"Goal number {number}.")
         assert fetch(client, pdf_url(toolkit)).status_code == 200
 
-    folder = packets.cache_dir()
+    folder = packet_cache.cache_dir()
     assert folder.parent == __import__("pathlib").Path(app.instance_path)
     stored = sorted(folder.glob(f"toolkit-{toolkit.id}-*.pdf"))
-    assert len(stored) == packets.KEEP_PER_PACKET
+    assert len(stored) == packet_cache.KEEP_PER_PACKET
     assert not list(folder.glob("*.part")) and not list(folder.glob("*.lock"))
 
 
@@ -424,15 +424,15 @@ def test_a_lock_left_by_a_dead_worker_does_not_block_the_packet(
     )
     dead_pid = int(finished.stdout)
     packet = packets.toolkit_packet(toolkit, "en")
-    lock = packets.cache_path(packet).with_suffix(".lock")
+    lock = packet_cache.cache_path(packet).with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text(f"{dead_pid} {socket.gethostname()}\n")
     assert os.path.exists(lock)
 
-    assert packets.build_state(packet) == "missing"
+    assert packet_cache.build_state(packet) == "missing"
     client = as_user(staff_user)
     fetch(client, f"/toolkits/{toolkit.id}/packet")
-    packets.wait_for_builds()
+    packet_cache.wait_for_builds()
 
     assert "Your PDF is ready." in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
         as_text=True
@@ -446,7 +446,7 @@ def test_town_progress_page_builds_the_town_packet(as_user, staff_user, toolkit,
     url = f"/towns/{town.slug}/packet?cycle={cycle.id}&history=1"
 
     first = fetch(client, url).get_data(as_text=True)
-    packets.wait_for_builds()
+    packet_cache.wait_for_builds()
     ready = fetch(client, url).get_data(as_text=True)
 
     assert "Preparing your PDF…" in first or "Your PDF is ready." in first

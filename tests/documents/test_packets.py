@@ -18,6 +18,12 @@ from PIL import Image, ImageChops, ImageDraw
 from pypdf import PdfReader
 
 from sct_forms.documents import packets
+from sct_forms.documents.packet_pdf import (
+    TOOLKIT_TEMPLATE,
+    build_pdf,
+    render_preview,
+    template_context,
+)
 from sct_forms.evidence import storage
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
@@ -158,7 +164,7 @@ def qpdf_check(pdf: bytes, tmp_path: Path) -> None:
 
 
 def packet_pdf(toolkit: Toolkit, language: str = "en") -> bytes:
-    return packets.build_pdf(packets.toolkit_packet(toolkit, language))
+    return build_pdf(packets.toolkit_packet(toolkit, language))
 
 
 # --- The toolkit packet ---------------------------------------------------------------------
@@ -258,10 +264,8 @@ def test_html_has_alt_text_on_every_image_and_evidence_urls(app, town, cycle, ca
     from sct_forms.documents.render import render_html
 
     with packets.in_language("en"):
-        html = render_html(
-            packets.TOOLKIT_TEMPLATE, **packets.template_context(packet, preview=False)
-        )
-    preview = packets.render_preview(packet)
+        html = render_html(TOOLKIT_TEMPLATE, **template_context(packet, preview=False))
+    preview = render_preview(packet)
 
     assert f'src="evidence:{photo.print_storage_name}"' in html
     assert f'alt="{PHOTO_ALT}"' in html
@@ -289,7 +293,7 @@ def test_status_mark_by_state(app, town, cycle, catalog, staff_user, reviewer_us
         review.decide(toolkit, "approve", reviewer_user, "in_review")
 
     packet = packets.toolkit_packet(toolkit, "en")
-    reader = read(packets.build_pdf(packet))
+    reader = read(build_pdf(packet))
 
     texts = [flat(t) for t in pages_text(reader)]
     marks = ("DRAFT — NOT SUBMITTED", "WITH REVIEWERS", "NOT APPROVED")
@@ -329,7 +333,7 @@ def test_snapshot_evidence_no_longer_stored_is_listed_by_fingerprint(
     storage.path_for(flyer.storage_name).unlink()
 
     packet = packets.toolkit_packet(toolkit, "en")
-    reader = read(packets.build_pdf(packet))
+    reader = read(build_pdf(packet))
 
     assert packet.attachments == []
     assert outline_titles(reader) == STEP_TITLES
@@ -345,7 +349,7 @@ def test_a_broken_attachment_does_not_sink_the_packet(app, town, cycle, catalog,
     # Damaged between the packet's context and the merge.
     storage.path_for(flyer.storage_name).write_bytes(b"%PDF-1.7\nnot really")
 
-    reader = read(packets.build_pdf(packet))
+    reader = read(build_pdf(packet))
 
     assert outline_titles(reader) == STEP_TITLES
 
@@ -377,7 +381,7 @@ def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(
     review.withdraw(withdrawn, staff_user, "draft")
 
     packet = packets.town_packet(town, cycle, "en", history=False, for_town=True)
-    reader = read(packets.build_pdf(packet))
+    reader = read(build_pdf(packet))
 
     text = all_text(reader)
     assert [p.toolkit.id for p in packet.toolkits] == [approved.id, draft.id]
@@ -405,7 +409,7 @@ def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(
     ]
     assert reader.metadata.author == "Windham — Sustainable CT"
     assert packet.file_name == "windham-2026-fall-equity-toolkits.pdf"
-    qpdf_check(packets.build_pdf(packet), tmp_path)
+    qpdf_check(build_pdf(packet), tmp_path)
 
 
 def test_town_packet_history_for_the_town_and_for_reviewers(
@@ -422,8 +426,8 @@ def test_town_packet_history_for_the_town_and_for_reviewers(
 
     for_town = packets.town_packet(town, cycle, "en", history=True, for_town=True)
     for_reviewers = packets.town_packet(town, cycle, "en", history=True, for_town=False)
-    town_text = all_text(read(packets.build_pdf(for_town)))
-    reviewer_text = all_text(read(packets.build_pdf(for_reviewers)))
+    town_text = all_text(read(build_pdf(for_town)))
+    reviewer_text = all_text(read(build_pdf(for_reviewers)))
 
     for text in (town_text, reviewer_text):
         assert "Review history" in text
@@ -509,11 +513,9 @@ def test_first_pages_drawn_to_png_for_a_person_to_look_at(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     documents = {
-        "toolkit": packets.build_pdf(packets.toolkit_packet(draft, "en")),
-        "submitted": packets.build_pdf(packets.toolkit_packet(toolkit, "en")),
-        "town": packets.build_pdf(
-            packets.town_packet(town, cycle, "en", history=True, for_town=True)
-        ),
+        "toolkit": build_pdf(packets.toolkit_packet(draft, "en")),
+        "submitted": build_pdf(packets.toolkit_packet(toolkit, "en")),
+        "town": build_pdf(packets.town_packet(town, cycle, "en", history=True, for_town=True)),
     }
 
     for name, pdf in documents.items():
@@ -544,7 +546,7 @@ def test_key_changes_with_content_and_language_only(app, town, cycle, catalog, s
 def test_town_packet_of_a_town_without_toolkits(app, town, cycle, tmp_path):
     packet = packets.town_packet(town, cycle, "en", history=True, for_town=True)
 
-    pdf = packets.build_pdf(packet)
+    pdf = build_pdf(packet)
 
     text = all_text(read(pdf))
     assert "No level reached yet for the equity requirement." in text
