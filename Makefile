@@ -44,3 +44,15 @@ install-browser:
 	    echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	  fi; \
 	fi
+
+# translations: extract every marked string into the template, merge it into each language's
+# catalog (new strings arrive untranslated, never guessed), then compile the catalogs.
+.PHONY: translations
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ \
+	  --ignore-dirs='.* ._ __pycache__ instance test-artifacts bench tests static' \
+	  --project=sct-forms --copyright-holder='Sustainable CT' \
+	  -o sct_forms/translations/messages.pot .
+	$(BIN)/pybabel update -i sct_forms/translations/messages.pot -d sct_forms/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d sct_forms/translations --statistics

@@ -460,17 +460,19 @@ def test_reviewers_each_get_an_email_about_a_submission(
         assert message.kind == "toolkit.submitted"
         assert message.toolkit_id == toolkit.id
         assert message.to_name == user.name
-        assert message.subject == SUBMITTED
-        assert f"Hello {user.name}," in message.body_text
         assert "2026 Fall" in message.body_text
         assert LINK in message.body_text
         assert f'href="{LINK}"' in message.body_html
-        assert ">Review the Windham Equity Toolkit for 3.4 Develop an Open Space Plan</a>" in (
-            message.body_html
-        )
         assert "click here" not in message.body_html.lower()
-    # No Spanish catalog yet, so the Spanish reader's email is honestly marked as English.
-    assert '<html lang="en">' in messages[1].body_html
+    english, spanish = messages
+    assert english.subject == SUBMITTED
+    assert f"Hello {reviewer_user.name}," in english.body_text
+    assert ">Review the Windham Equity Toolkit for 3.4 Develop an Open Space Plan</a>" in (
+        english.body_html
+    )
+    # Each reader gets the email in their own language.
+    assert spanish.subject == "Windham envió el Kit de Equidad para 3.4 Develop an Open Space Plan"
+    assert '<html lang="es">' in spanish.body_html
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 
 from sct_forms.domain.completeness import Missing
 from sct_forms.domain.toolkit_definition import Step
@@ -42,7 +42,7 @@ def missing_message(missing: Missing, step: Step, language: str) -> str:
 
 def filesize(size: int) -> str:
     if size >= 1024 * 1024:
-        return _("%(n).1f MB", n=size / (1024 * 1024))
+        return _("%(n)s MB", n=format_decimal(round(size / (1024 * 1024), 1)))
     return _("%(n)s KB", n=max(1, round(size / 1024)))
 
 
