@@ -26,7 +26,6 @@ Rules decided here:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import warnings
@@ -54,6 +53,7 @@ from sct_forms.domain.tiers import (
     next_tier,
 )
 from sct_forms.extensions import db
+from sct_forms.files import write_atomically
 from sct_forms.models import Cycle, Municipality, Toolkit, User, utcnow
 from sct_forms.models.certificates import Certificate
 
@@ -229,14 +229,7 @@ def certificate_path(storage_name: str) -> Path:
 def _store(data: bytes) -> str:
     """Write the bytes atomically under a new random name; the name is returned."""
     name = secrets.token_urlsafe(24)
-    target = certificate_path(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".part")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
+    write_atomically(certificate_path(name), data)
     return name
 
 

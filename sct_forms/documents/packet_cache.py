@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from sct_forms.documents.packet_pdf import build_pdf
 from sct_forms.documents.packets import Packet, toolkit_packet, town_packet
 from sct_forms.extensions import db
+from sct_forms.files import write_atomically
 from sct_forms.models import Cycle, Municipality, Toolkit
 
 #: A build that holds its lock longer than this is taken to have died with its process.
@@ -45,19 +46,6 @@ def _lock_path(packet: Packet) -> Path:
 
 def _failed_path(packet: Packet) -> Path:
     return cache_path(packet).with_suffix(".failed")
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _prune(packet: Packet) -> None:
@@ -88,7 +76,7 @@ def cached(packet: Packet) -> Path | None:
 
 def store(packet: Packet, data: bytes) -> Path:
     path = cache_path(packet)
-    _write_atomically(path, data)
+    write_atomically(path, data)
     _failed_path(packet).unlink(missing_ok=True)
     _prune(packet)
     return path

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from flask import current_app
+
+from sct_forms.files import write_atomically
 
 _NAME_ALPHABET = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -25,14 +26,7 @@ def path_for(storage_name: str) -> Path:
 def store(data: bytes) -> str:
     """Write bytes under a new random name and return the name."""
     name = secrets.token_urlsafe(32)
-    target = path_for(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".part")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
+    write_atomically(path_for(name), data)
     return name
 
 
