@@ -181,3 +181,29 @@ def test_uploaded_evidence_completes_the_evidence_requirement(as_user, staff_use
     upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
     after = client.get(f"/toolkits/{toolkit.id}").get_data(as_text=True)
     assert after.count("Upload at least 1 file") == 1
+
+
+def test_files_of_a_submitted_revision_stay_when_the_draft_deletes_them(
+    app, as_user, staff_user, toolkit
+):
+    from sct_forms.models import Revision
+    from sct_forms.review.snapshots import snapshot_of
+
+    client = as_user(staff_user)
+    upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
+    evidence = db.session.query(Evidence).one()
+    kept = storage.path_for(evidence.storage_name)
+    db.session.add(
+        Revision(
+            toolkit_id=toolkit.id,
+            number=1,
+            definition_version="2024.1",
+            snapshot=snapshot_of(toolkit),
+            submitted_by_id=staff_user.id,
+        )
+    )
+    toolkit.state = "changes_requested"
+    db.session.commit()
+    assert client.post(f"/evidence/{evidence.id}/delete").status_code == 303
+    assert db.session.query(Evidence).count() == 0
+    assert kept.is_file()  # revision 1 still shows the file reviewers saw

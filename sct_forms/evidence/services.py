@@ -6,12 +6,13 @@ import hashlib
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from sct_forms import audit
 from sct_forms.evidence import storage
 from sct_forms.evidence.inspection import UploadRejected, inspect_upload
 from sct_forms.extensions import db
-from sct_forms.models import Evidence, Toolkit, User
+from sct_forms.models import Evidence, Revision, Toolkit, User
 
 
 class EvidenceRefused(ValueError):  # noqa: N818 - reads as what happened
@@ -106,8 +107,17 @@ def delete_evidence(evidence: Evidence, user: User) -> None:
         title=evidence.title,
         sha256=evidence.sha256,
     )
-    names = (evidence.storage_name, evidence.print_storage_name)
+    names = {evidence.storage_name, evidence.print_storage_name} - _names_in_revisions(toolkit)
     db.session.delete(evidence)
     db.session.commit()
     for name in names:
         storage.remove(name)
+
+
+def _names_in_revisions(toolkit: Toolkit) -> set[str]:
+    """Files a submitted revision refers to: they stay, so what reviewers judged stays whole."""
+    names: set[str] = set()
+    for revision in db.session.scalars(select(Revision).where(Revision.toolkit_id == toolkit.id)):
+        for item in revision.evidence:
+            names.update(n for n in (item["storage_name"], item.get("print_storage_name")) if n)
+    return names
