@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 FLASK := $(BIN)/flask --app sct_forms
 
-.PHONY: demo test lint pytest install-browser
+.PHONY: demo test lint pytest install-system-tools
 
 ## demo: set up, migrate, seed, create demo accounts and serve on http://127.0.0.1:5000
 demo: $(INSTALLED) instance/config.py
@@ -16,7 +16,7 @@ demo: $(INSTALLED) instance/config.py
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: set up, then run the linter and the whole test suite
-test: $(INSTALLED) install-browser lint pytest
+test: $(INSTALLED) install-system-tools lint pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -35,13 +35,18 @@ instance/config.py:
 	mkdir -p instance
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
 
-# Browser tests drive Debian's Chromium; install it when missing and we are allowed to.
-install-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Browser tests drive Debian's Chromium; PDF tests read packets back with qpdf and pdftoppm.
+# Install what is missing when we are allowed to (root with apt), else say what to install.
+install-system-tools:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  else \
-	    echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
+	    echo "The tests need Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; \
 	  fi; \
 	fi
 
