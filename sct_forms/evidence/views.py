@@ -8,7 +8,7 @@ from flask_login import current_user
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.evidence import services, storage
 from sct_forms.evidence.messages import refused_message
-from sct_forms.models import Evidence, Toolkit
+from sct_forms.models import Evidence
 from sct_forms.templating import render
 from sct_forms.toolkits import services as toolkit_services
 
@@ -18,12 +18,9 @@ bp = Blueprint("evidence", __name__)
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/evidence")
 @roles_required("staff")
 def upload(toolkit_id: int, step_key: str):
-    toolkit = visible_or_404(Toolkit, toolkit_id)
-    definition = toolkit_services.definition_for(toolkit)
-    try:
-        step = definition.step(step_key)
-    except KeyError:
-        abort(404)
+    from sct_forms.toolkits.views import toolkit_and_step
+
+    toolkit, definition, step = toolkit_and_step(toolkit_id, step_key)
     if not toolkit_services.may_edit(current_user, toolkit):
         abort(409)
     file = request.files.get("file")
@@ -56,12 +53,19 @@ def upload(toolkit_id: int, step_key: str):
 @roles_required("staff", "reviewer", "coach", "admin")
 def download(evidence_id: int):
     evidence = visible_or_404(Evidence, evidence_id)
+    return stored_file_attachment(
+        evidence.storage_name, evidence.mime_type, evidence.display_name, evidence.sha256
+    )
+
+
+def stored_file_attachment(storage_name: str, mime_type: str, name: str, sha256: str):
+    """An evidence file as a download that browsers never open or sniff in place."""
     response = send_file(
-        storage.path_for(evidence.storage_name),
-        mimetype=evidence.mime_type,
+        storage.path_for(storage_name),
+        mimetype=mime_type,
         as_attachment=True,
-        download_name=evidence.display_name,
-        etag=evidence.sha256,
+        download_name=name,
+        etag=sha256,
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"

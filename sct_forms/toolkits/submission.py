@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.errors import render_error
-from sct_forms.evidence import storage
+from sct_forms.evidence.views import stored_file_attachment
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.models import ChangeRequest, Toolkit
@@ -105,14 +105,6 @@ def revision_evidence(toolkit_id: int, number: int, sha256: str):
     item = next((e for e in (frozen.evidence if frozen else []) if e["sha256"] == sha256), None)
     if item is None:
         abort(404)
-    response = send_file(
-        storage.path_for(item["storage_name"]),
-        mimetype=item["mime_type"],
-        as_attachment=True,
-        download_name=item["display_name"],
-        etag=item["sha256"],
-        max_age=0,
+    return stored_file_attachment(
+        item["storage_name"], item["mime_type"], item["display_name"], item["sha256"]
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response

@@ -84,7 +84,8 @@ def start(slug: str):
 # --- step pages -----------------------------------------------------------------------------
 
 
-def _toolkit_and_step(toolkit_id: int, step_key: str):
+def toolkit_and_step(toolkit_id: int, step_key: str):
+    """The toolkit (if the user may see it), its definition and one of its steps, or 404."""
     toolkit = visible_or_404(Toolkit, toolkit_id)
     definition = services.definition_for(toolkit)
     try:
@@ -118,7 +119,7 @@ def _step_view(toolkit, definition, step, answers=None, *, problems=None, versio
 @bp.get("/toolkits/<int:toolkit_id>/steps/<step_key>")
 @roles_required(*ALL_ROLES)
 def step(toolkit_id: int, step_key: str):
-    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     view = _step_view(toolkit, definition, step_def)
     return render("toolkits/step.html", view=view)
 
@@ -127,7 +128,7 @@ def step(toolkit_id: int, step_key: str):
 @roles_required("staff")
 @csrf.exempt  # checked below, so an expired token keeps what was typed instead of losing it
 def save_step(toolkit_id: int, step_key: str):
-    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     return save_posted_step(toolkit, definition, step_def, request.form)
 
 
@@ -136,7 +137,7 @@ def resume_save_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Respo
     """Finish a step save that was posted when the session had ended."""
     if current_user.role != "staff":
         abort(403)
-    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     return save_posted_step(toolkit, definition, step_def, posted)
 
 
@@ -265,7 +266,7 @@ def step_page_with_upload_error(toolkit, definition, step_def, field: str, messa
 @roles_required("staff")
 def check_field(toolkit_id: int, step_key: str):
     """Blur validation of one field: its error slot, 422 when there is a problem."""
-    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     path = request.form.get("field", "")
     language = get_locale_language()
     blank = field_view(step_def, path, [], language)
@@ -286,7 +287,7 @@ def check_field(toolkit_id: int, step_key: str):
 @roles_required("staff")
 def new_row(toolkit_id: int, step_key: str, group_key: str):
     """A blank row of a repeatable group, for htmx to add in place."""
-    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     if not services.may_edit(current_user, toolkit):
         abort(409)
     index = request.args.get("index", type=int)
@@ -303,7 +304,7 @@ def new_row(toolkit_id: int, step_key: str, group_key: str):
 @roles_required("staff")
 def resolve_conflict(toolkit_id: int, step_key: str):
     """The user's choice after a conflict: keep theirs, keep mine, or merge by hand."""
-    toolkit, definition, step_def = _toolkit_and_step(toolkit_id, step_key)
+    toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     if not services.may_edit(current_user, toolkit):
         abort(409)
     try:
