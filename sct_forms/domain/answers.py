@@ -266,6 +266,22 @@ def validate_step_answers(
     return problems
 
 
+# Problems that stop a save: an answer over its length limit or a group over its row limit is
+# refused whole, so nothing unbounded is ever stored (the text stays in the person's browser).
+REFUSING_CODES = frozenset({"too_long", "too_many_rows"})
+
+
+def refusing_problems(
+    step: Step, answers: Mapping[str, Any], ctx: ValidationContext
+) -> list[Problem]:
+    """The problems of a step's answers that mean they must not be stored at all."""
+    return [
+        problem
+        for problem in validate_step_answers(step, answers, ctx, check_required=False)
+        if problem.code in REFUSING_CODES
+    ]
+
+
 # --- normalising form posts ----------------------------------------------------------------------
 
 

@@ -155,6 +155,18 @@ class StepView:
     error_summary: list[tuple[str, str]] = field(default_factory=list)
     # Change requests of the reviewers not yet closed, shown next to what they are about.
     requests: list = field(default_factory=list)
+    # Answers to those requests as posted (not stored yet), by request id; and their problems.
+    request_answers: dict = field(default_factory=dict)
+    request_problems: dict[int, str] = field(default_factory=dict)
+    # True when a save was refused whole (an answer over its hard limit): nothing was stored.
+    not_saved: bool = False
+
+    def request_response(self, request) -> tuple[str, bool]:  # noqa: ANN001
+        """(answer text, marked done) of a request: as posted if it was, else as stored."""
+        posted = self.request_answers.get(request.id)
+        if posted is not None:
+            return posted.response, posted.addressed
+        return request.town_response or "", request.status == "addressed"
 
     def requests_for(self, target: str | None) -> list:
         """Requests pinned to a question path; None: the whole step; "evidence": files."""
@@ -181,12 +193,23 @@ class StepView:
         focus_new_row=None,
         requests=None,
         overall=None,
+        request_answers=None,
+        request_problems=None,
+        not_saved=False,
     ) -> StepView:
         from sct_forms.toolkits.services import toolkit_completeness
 
         items = build_items(step, answers, problems, language, merging_with, extra_rows)
         overall = overall or toolkit_completeness(toolkit)
         summary = [(field_anchor(p.path), _summary_label(step, p, language)) for p in problems]
+        request_messages = {
+            int(p.path.split("-")[1]): problem_message(p.code, p.params)
+            for p in request_problems or []
+        }
+        summary += [
+            (f"response-{id_}", _("Your answer to a change request: %(message)s", message=msg))
+            for id_, msg in request_messages.items()
+        ]
         return cls(
             toolkit=toolkit,
             definition=definition,
@@ -205,6 +228,9 @@ class StepView:
             focus_new_row=focus_new_row,
             error_summary=summary,
             requests=list(requests or []),
+            request_answers={a.request_id: a for a in request_answers or []},
+            request_problems=request_messages,
+            not_saved=not_saved,
         )
 
     @property

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from sct_forms import audit
 from sct_forms.domain import workflow
-from sct_forms.domain.answers import ValidationContext
+from sct_forms.domain.answers import Problem, ValidationContext, refusing_problems
 from sct_forms.domain.changes import changed_fields
 from sct_forms.domain.completeness import EvidenceSummary, ToolkitCompleteness, completeness
 from sct_forms.domain.toolkit_definition import (
@@ -19,10 +19,24 @@ from sct_forms.domain.toolkit_definition import (
     load_definition,
 )
 from sct_forms.extensions import db
-from sct_forms.models import Action, Category, Cycle, Municipality, StepAnswers, Toolkit, User
+from sct_forms.models import (
+    Action,
+    Category,
+    ChangeRequest,
+    Cycle,
+    Municipality,
+    StepAnswers,
+    Toolkit,
+    User,
+)
 from sct_forms.models.types import utcnow
 
 EQUITY_ACTION_NUMBER = "1.1"
+# The longest answer to a change request; longer ones are refused, never cut.
+REQUEST_RESPONSE_MAX_LENGTH = 5000
+# How much of each changed value the audit log keeps: enough to recognise the change, never an
+# unbounded copy of what was typed.
+AUDIT_EXCERPT_LENGTH = 200
 
 
 def definition_for(toolkit: Toolkit) -> ToolkitDefinition:
@@ -145,6 +159,119 @@ def start_toolkit(
     return toolkit
 
 
+# --- answers to change requests -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestAnswer:
+    """What the town wrote to a change request, and whether it says the request is dealt with."""
+
+    request_id: int
+    response: str
+    addressed: bool
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "response": self.response,
+            "addressed": self.addressed,
+        }
+
+
+def may_answer_requests(user: User, toolkit: Toolkit) -> bool:
+    """Staff of the toolkit's own town, while the workflow asks the town for changes."""
+    return (
+        user.role == "staff"
+        and user.municipality_id == toolkit.municipality_id
+        and workflow.may(user.role, toolkit.state, "answer_requests")
+    )
+
+
+def answerable_requests(toolkit: Toolkit, step_key: str, user: User) -> list[ChangeRequest]:
+    """The step's change requests that ``user`` may answer now, oldest first."""
+    if not may_answer_requests(user, toolkit):
+        return []
+    return list(
+        db.session.scalars(
+            select(ChangeRequest)
+            .where(
+                ChangeRequest.toolkit_id == toolkit.id,
+                ChangeRequest.step_key == step_key,
+                ChangeRequest.status != "closed",
+            )
+            .order_by(ChangeRequest.id)
+        )
+    )
+
+
+def request_answer_problem(answer: RequestAnswer) -> Problem | None:
+    """What is wrong with an answer to a change request, if anything."""
+    path = f"request-{answer.request_id}"
+    if len(answer.response) > REQUEST_RESPONSE_MAX_LENGTH:
+        return Problem(
+            path, "too_long", {"max": REQUEST_RESPONSE_MAX_LENGTH, "length": len(answer.response)}
+        )
+    if answer.addressed and not answer.response:
+        return Problem(path, "response_needed", {})
+    return None
+
+
+def _differs(request: ChangeRequest, answer: RequestAnswer) -> bool:
+    return (request.town_response or "") != answer.response or (
+        request.status == "addressed"
+    ) != bool(answer.addressed and answer.response)
+
+
+def _changed_request_answers(
+    toolkit: Toolkit, step_key: str, user: User, answers: list[RequestAnswer]
+) -> list[tuple[ChangeRequest, RequestAnswer]]:
+    by_id = {r.id: r for r in answerable_requests(toolkit, step_key, user)} if answers else {}
+    return [
+        (by_id[a.request_id], a)
+        for a in answers
+        if a.request_id in by_id and _differs(by_id[a.request_id], a)
+    ]
+
+
+def apply_request_answer(
+    request: ChangeRequest, answer: RequestAnswer, toolkit: Toolkit, user: User
+) -> None:
+    """Store the town's answer to a change request (the caller commits).
+
+    A request counts as dealt with only when the town also said what it changed; the text is
+    kept either way.
+    """
+    if len(answer.response) > REQUEST_RESPONSE_MAX_LENGTH:
+        raise ValueError("an answer over the length limit must be refused before it is stored")
+    addressed = answer.addressed and bool(answer.response)
+    request.town_response = answer.response
+    request.status = "addressed" if addressed else "open"
+    request.addressed_by_id = user.id if addressed else None
+    request.addressed_at = utcnow() if addressed else None
+    audit.record_toolkit_event(
+        "change_request.answered",
+        toolkit,
+        user,
+        request_id=request.id,
+        addressed=addressed,
+        revision=toolkit.revision_count,
+        response=_excerpt(answer.response),
+    )
+
+
+def _excerpt(value: Any) -> Any:
+    """A value cut to what the audit log keeps, with its full length when it was cut."""
+    if isinstance(value, str) and len(value) > AUDIT_EXCERPT_LENGTH:
+        return {"excerpt": value[:AUDIT_EXCERPT_LENGTH] + "…", "length": len(value)}
+    if isinstance(value, list):
+        return [_excerpt(item) for item in value]
+    return value
+
+
+def _audit_change(old: Any, new: Any) -> dict[str, Any]:
+    return {"from": _excerpt(old), "to": _excerpt(new)}
+
+
 # --- saving a step --------------------------------------------------------------------------
 
 
@@ -157,6 +284,12 @@ class SaveResult:
     their_version: int | None = None
     their_author: User | None = None
     changes: dict[str, tuple] = field(default_factory=dict)
+    # Answers over a hard limit (too long, too many rows): nothing was stored.
+    refused: list[Problem] = field(default_factory=list)
+
+    @property
+    def conflicted(self) -> bool:
+        return not self.saved and not self.refused
 
 
 def save_step(
@@ -167,21 +300,34 @@ def save_step(
     user: User,
     *,
     resolution: str | None = None,
+    request_answers: list[RequestAnswer] = (),
 ) -> SaveResult:
     """Store a step's answers if nobody saved since ``base_version``; report a conflict if so.
 
-    The version check is an atomic compare-and-set in the database, so it holds across
-    app servers. ``resolution`` ("keep_mine" or "merged") marks a save that settles a conflict.
+    The town's answers to the step's change requests are part of the step: they are saved in the
+    same transaction, under the same version check. The version check is an atomic
+    compare-and-set in the database, so it holds across app servers. ``resolution``
+    ("keep_mine" or "merged") marks a save that settles a conflict.
     """
     row = toolkit.step_answers(step_key)
     if row is None:
         raise KeyError(step_key)
+    refused = refusing_problems(
+        definition_for(toolkit).step(step_key), answers, validation_context(toolkit)
+    ) + [
+        problem
+        for answer in request_answers
+        if (problem := request_answer_problem(answer)) and problem.code == "too_long"
+    ]
+    if refused:
+        return SaveResult(saved=False, version=row.version, refused=refused)
     db.session.refresh(row)
     if row.version != base_version:
-        return _conflict(toolkit, row, answers, base_version, user)
+        return _conflict(toolkit, row, answers, base_version, user, request_answers)
     before = row.data or {}
     changes = changed_fields(before, answers)
-    if not changes and resolution is None:
+    answered = _changed_request_answers(toolkit, step_key, user, request_answers)
+    if not changes and not answered and resolution is None:
         return SaveResult(saved=True, version=row.version)
     now = utcnow()
     result = db.session.execute(
@@ -192,8 +338,10 @@ def save_step(
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(row)
-        return _conflict(toolkit, row, answers, base_version, user)
+        return _conflict(toolkit, row, answers, base_version, user, request_answers)
     toolkit.updated_at, toolkit.updated_by_id = now, user.id
+    for request, answer in answered:
+        apply_request_answer(request, answer, toolkit, user)
     audit.record_toolkit_event(
         "toolkit.step_saved",
         toolkit,
@@ -201,7 +349,7 @@ def save_step(
         step=step_key,
         version=base_version + 1,
         resolution=resolution,
-        changes={path: {"from": old, "to": new} for path, (old, new) in changes.items()},
+        changes={path: _audit_change(old, new) for path, (old, new) in changes.items()},
     )
     db.session.commit()
     db.session.refresh(row)
@@ -209,8 +357,14 @@ def save_step(
 
 
 def _conflict(
-    toolkit: Toolkit, row: StepAnswers, mine: dict, base_version: int, user: User
+    toolkit: Toolkit,
+    row: StepAnswers,
+    mine: dict,
+    base_version: int,
+    user: User,
+    request_answers: list[RequestAnswer] = (),
 ) -> SaveResult:
+    # What was typed and not saved stays in the audit log (answers are size-capped before this).
     audit.record_toolkit_event(
         "toolkit.step_conflict",
         toolkit,
@@ -220,6 +374,7 @@ def _conflict(
         their_version=row.version,
         their_author_id=row.updated_by_id,
         mine=mine,
+        mine_request_answers=[a.as_record() for a in request_answers],
     )
     db.session.commit()
     return SaveResult(
@@ -233,7 +388,11 @@ def _conflict(
 
 
 def record_conflict_kept_theirs(
-    toolkit: Toolkit, step_key: str, discarded: dict, user: User
+    toolkit: Toolkit,
+    step_key: str,
+    discarded: dict,
+    user: User,
+    discarded_request_answers: list[RequestAnswer] = (),
 ) -> None:
     """The user chose the other person's version; what they had typed stays in the audit log."""
     audit.record_toolkit_event(
@@ -243,5 +402,6 @@ def record_conflict_kept_theirs(
         step=step_key,
         resolution="keep_theirs",
         discarded=discarded,
+        discarded_request_answers=[a.as_record() for a in discarded_request_answers],
     )
     db.session.commit()

@@ -148,6 +148,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
     if intent.startswith("remove:"):
         posted = _without_row(posted, intent)
     answers = normalise_step_answers(step_def, posted)
+    request_answers = posted_request_answers(toolkit, step_def, posted)
     if not _csrf_valid():
         view = _step_view(
             toolkit,
@@ -156,6 +157,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             answers,
             token_expired=True,
             version=_int(posted.get("base_version")),
+            request_answers=request_answers,
         )
         if autosave:
             return render("toolkits/_save_status.html", state="token_expired"), 400
@@ -167,15 +169,43 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         posted.get("resolution") if posted.get("resolution") in ("keep_mine", "merged") else None
     )
     result = services.save_step(
-        toolkit, step_def.key, answers, base_version, current_user, resolution=resolution
+        toolkit,
+        step_def.key,
+        answers,
+        base_version,
+        current_user,
+        resolution=resolution,
+        request_answers=request_answers,
     )
-    if not result.saved:
-        view = _step_view(toolkit, definition, step_def, answers, conflict=result)
+    if result.refused:
+        if autosave:
+            return render("toolkits/_save_status.html", state="too_long"), 422
+        view = _step_view(
+            toolkit,
+            definition,
+            step_def,
+            answers,
+            version=base_version,
+            problems=[p for p in result.refused if not p.path.startswith("request-")],
+            request_answers=request_answers,
+            request_problems=[p for p in result.refused if p.path.startswith("request-")],
+            not_saved=True,
+        )
+        return render("toolkits/step.html", view=view), 422
+    if result.conflicted:
+        view = _step_view(
+            toolkit, definition, step_def, answers, conflict=result, request_answers=request_answers
+        )
         if autosave:
             return render("toolkits/_save_status.html", state="conflict"), 409
         return render("toolkits/conflict.html", view=view, mine_json=json.dumps(answers)), 409
     ctx = services.validation_context(toolkit)
     problems = validate_step_answers(step_def, answers, ctx, check_required=False)
+    request_problems = [
+        problem
+        for answer in request_answers
+        if (problem := services.request_answer_problem(answer)) is not None
+    ]
     if autosave:
         response = Response(
             render(
@@ -199,13 +229,22 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             problems=problems,
             extra_rows={intent[4:]: 1},
             focus_new_row=intent[4:],
+            request_answers=request_answers,
+            request_problems=request_problems,
         )
         return render("toolkits/step.html", view=view)
     if intent.startswith("remove:"):
         return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
-    if problems:
+    if problems or request_problems:
         view = _step_view(
-            toolkit, definition, step_def, answers, version=result.version, problems=problems
+            toolkit,
+            definition,
+            step_def,
+            answers,
+            version=result.version,
+            problems=problems,
+            request_answers=request_answers,
+            request_problems=request_problems,
         )
         return render("toolkits/step.html", view=view), 422
     if intent == "continue":
@@ -219,6 +258,24 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
     return redirect(
         url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key, saved=1), 303
     )
+
+
+def posted_request_answers(toolkit, step_def, posted: MultiDict) -> list[services.RequestAnswer]:
+    """The answers to the step's change requests that the form posted (fields present only)."""
+    found = []
+    for change in services.answerable_requests(toolkit, step_def.key, current_user):
+        name = f"request-{change.id}"
+        if f"{name}-response" not in posted:
+            continue
+        text = posted.get(f"{name}-response", "").replace("\r\n", "\n").replace("\r", "\n")
+        found.append(
+            services.RequestAnswer(
+                request_id=change.id,
+                response=text.strip(),
+                addressed=posted.get(f"{name}-addressed") == "y",
+            )
+        )
+    return found
 
 
 def _without_row(posted: MultiDict, intent: str) -> MultiDict:
@@ -307,16 +364,22 @@ def resolve_conflict(toolkit_id: int, step_key: str):
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     if not services.may_edit(current_user, toolkit):
         abort(409)
-    try:
-        mine = json.loads(request.form.get("mine", "{}"))
-    except ValueError:
-        abort(400)
+    mine = _posted_answers(request.form.get("mine", "{}"))
+    if mine is None:
+        return _unreadable_answers(toolkit, step_def)
     mine_form = _answers_to_form(step_def, mine)
     mine = normalise_step_answers(step_def, mine_form)
+    # Answers to change requests travel beside the answers, as the step form posted them.
+    for name, value in request.form.items(multi=True):
+        if name.startswith("request-"):
+            mine_form.add(name, value)
+    request_answers = posted_request_answers(toolkit, step_def, mine_form)
     choice = request.form.get("choice")
     row = toolkit.step_answers(step_def.key)
     if choice == "keep_theirs":
-        services.record_conflict_kept_theirs(toolkit, step_def.key, mine, current_user)
+        services.record_conflict_kept_theirs(
+            toolkit, step_def.key, mine, current_user, request_answers
+        )
         return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
     if choice == "keep_mine":
         mine_form.setlist("base_version", [str(_int(request.form.get("their_version")))])
@@ -327,21 +390,61 @@ def resolve_conflict(toolkit_id: int, step_key: str):
     if choice == "merge":
         theirs = row.data or {}
         view = _step_view(
-            toolkit, definition, step_def, mine, version=row.version, merging_with=theirs
+            toolkit,
+            definition,
+            step_def,
+            mine,
+            version=row.version,
+            merging_with=theirs,
+            request_answers=request_answers,
         )
         return render("toolkits/step.html", view=view)
     abort(400)
 
 
+def _posted_answers(text: str) -> dict | None:
+    """The answers a conflict page posted back as JSON; None unless they are a JSON object."""
+    try:
+        answers = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return answers if isinstance(answers, dict) else None
+
+
+def _unreadable_answers(toolkit: Toolkit, step_def):  # noqa: ANN001, ANN202
+    """A 422 page when the posted answers are not readable, showing any text that was sent."""
+    raw = request.form.get("mine", "")
+    try:
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError):
+        decoded = raw
+    texts = [decoded] if isinstance(decoded, str) and decoded.strip() else []
+    texts += [
+        value
+        for name, value in request.form.items(multi=True)
+        if name.startswith("request-") and name.endswith("-response") and value.strip()
+    ]
+    return render(
+        "toolkits/conflict_unreadable.html",
+        toolkit=toolkit,
+        step=step_def,
+        step_title=step_def.title.get(get_locale_language()),
+        texts=texts,
+    ), 422
+
+
 def _answers_to_form(step_def, answers: dict) -> MultiDict:
-    """Stored answers back into the shape a step form posts."""
+    """Stored answers back into the shape a step form posts (rows of the wrong shape dropped)."""
     form = MultiDict()
     for question in step_def.questions:
         value = answers.get(question.key)
         if question.type == "group":
-            for index, row in enumerate(value or []):
+            rows = value if isinstance(value, list) else []
+            for index, row in enumerate(rows):
+                if not isinstance(row, dict):
+                    continue
                 for sub in question.fields:
-                    sub_value = (row or {}).get(sub.key, "")
+                    sub_value = row.get(sub.key, "")
                     name = f"{question.key}-{index}-{sub.key}"
                     for item in sub_value if isinstance(sub_value, list) else [sub_value]:
                         form.add(name, item)
