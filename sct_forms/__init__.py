@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
     _configure_languages(app)
+    _configure_sessions(app)
+    _trust_proxies(app)
     _refuse_insecure_start(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -72,6 +75,29 @@ def _configure_languages(app: Flask) -> None:
         app.config["LANGUAGES"] = available_languages(Path(app.root_path) / "translations")
 
 
+def _configure_sessions(app: Flask) -> None:
+    """Cookie lifetimes follow SESSION_MAX_HOURS; HTTPS-only sessions use a __Host- cookie."""
+    hours = app.config["SESSION_MAX_HOURS"]
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=hours)
+    app.config["WTF_CSRF_TIME_LIMIT"] = hours * 60 * 60
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # Browsers keep a __Host- cookie only when it is Secure, has Path=/ and no Domain, so
+        # no other host or path (nor plain HTTP) can set or overwrite it.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = None
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_COUNT proxies, take the client's address, scheme and host from them."""
+    hops = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def _refuse_insecure_start(app: Flask) -> None:
     if app.config["SECRET_KEY"] == INSECURE_DEFAULT_SECRET and not (app.debug or app.testing):
         raise InsecureConfigurationError(
@@ -100,6 +126,11 @@ def _init_extensions(app: Flask) -> None:
     from sct_forms.auth.views import sign_in_to_keep_posted_text
 
     login_manager.unauthorized_handler(sign_in_to_keep_posted_text)
+    from sct_forms.auth.sessions import enforce_lifetime
+
+    # After CSRFProtect's check (registered above), before any view: an ended session then
+    # reaches the view signed out, which keeps a posted form's text (auth.resume).
+    app.before_request(enforce_lifetime)
     from sct_forms.i18n import lazy_gettext as _l
 
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -20,17 +20,29 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
-    PERMANENT_SESSION_LIFETIME = 8 * 60 * 60
-    WTF_CSRF_TIME_LIMIT = 8 * 60 * 60
+    # A session ends after this long without a request, and this long after signing in at most;
+    # PERMANENT_SESSION_LIFETIME and WTF_CSRF_TIME_LIMIT follow SESSION_MAX_HOURS.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed.
+    TRUSTED_PROXY_COUNT = 0
     WTF_CSRF_SSL_STRICT = False
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "America/New_York"
     LANGUAGES: tuple[str, ...] | None = None  # None: English plus every compiled catalog
-    # Sign-in throttling: failures counted per e-mail and per client address in a window.
-    SIGNIN_WINDOW_SECONDS = 15 * 60
-    SIGNIN_MAX_FAILURES_PER_EMAIL = 5
-    SIGNIN_MAX_FAILURES_PER_IP = 30
+    # Sign-in throttling: a growing delay, never a lockout. Failures in the window count (for an
+    # account and address, only those since its last sign-in from there); past the free number
+    # each attempt waits 1 s, 2 s, 4 s ... after the last failure, up to the longest delay.
+    SIGNIN_WINDOW_HOURS = 24
+    SIGNIN_FREE_FAILURES = 3  # one account from one address
+    SIGNIN_ADDRESS_FREE_FAILURES = 30  # one address, all accounts
+    SIGNIN_MAX_DELAY_SECONDS = 15 * 60
+    # One account from all addresses (distributed guessing): past this, a short fixed wait,
+    # which addresses the account signed in from before do not have.
+    SIGNIN_ACCOUNT_FREE_FAILURES = 100
+    SIGNIN_ACCOUNT_DELAY_SECONDS = 10
+    SIGNIN_FAILURE_RETENTION_DAYS = 90
     MAIL_SERVER: str | None = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False
@@ -61,6 +73,9 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "UPLOAD_MAX_BYTES": int,
     "PUBLIC_BASE_URL": str,
     "SESSION_COOKIE_SECURE": bool,
+    "SESSION_IDLE_MINUTES": int,
+    "SESSION_MAX_HOURS": int,
+    "TRUSTED_PROXY_COUNT": int,
 }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from sct_forms.i18n import gettext as _
@@ -67,9 +68,41 @@ def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
     ), status
 
 
+def record_refusal(action: str, reason: str) -> None:
+    """Audit a refused request (403, CSRF) in a transaction of its own.
+
+    Whatever the view had changed before refusing is rolled back first, so it is never
+    committed with the audit event. Auditing must not turn a refusal into a 500: a failure
+    here is logged and the refusal answered all the same.
+    """
+    from flask_login import current_user
+
+    from sct_forms import audit
+    from sct_forms.extensions import db
+
+    try:
+        db.session.rollback()
+        actor = current_user._get_current_object() if current_user.is_authenticated else None  # noqa: SLF001
+        audit.record(
+            action,
+            actor=actor,
+            object_type="request",
+            object_id=(request.endpoint or "-")[:40],
+            method=request.method,
+            path=request.path[:500],
+            address=(request.remote_addr or "unknown")[:64],
+            reason=reason,
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("could not audit a refused request")
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):  # noqa: ANN202
+        record_refusal("access.csrf_refused", error.description or "csrf")
         return render_error(
             400,
             _(
@@ -84,4 +117,6 @@ def register(app: Flask) -> None:
             return error
         if request.path.startswith("/static/"):
             return error
+        if error.code == 403:
+            record_refusal("access.denied", "forbidden")
         return render_error(error.code)

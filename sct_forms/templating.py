@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -81,4 +81,35 @@ def register(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
+        if current_app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        if is_private(response):
+            # Kept by no browser or proxy: a shared computer's back button or a cache must not
+            # show someone's town, answers or files after they leave. A view's own directives
+            # (a download's "private") stay.
+            response.cache_control.no_store = True
         return response
+
+
+# Signing in and out, and the account pages whose links carry one person's token.
+_PRIVATE_BLUEPRINTS = {"auth", "account"}
+
+
+def is_private(response: Response) -> bool:
+    """Whether a response belongs to one person: anything while signed in, signing in, accounts.
+
+    Static files and public pages seen without signing in (certificate checks) are not.
+    The session is read rather than the user loaded, so this holds even after a failed query.
+    """
+    from sct_forms.auth.sessions import has_signed_in_user
+
+    if request.path.startswith("/static/"):
+        return False
+    return (
+        has_signed_in_user()
+        or g.get("session_ended", False)
+        or request.blueprint in _PRIVATE_BLUEPRINTS
+        or response.status_code == 401  # the sign-in page holding a form's text
+    )

@@ -10,6 +10,7 @@ from sct_forms.auth import resume, services
 from sct_forms.auth.forms import LanguageForm, SignInForm
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
+from sct_forms.i18n import ngettext
 from sct_forms.templating import render
 
 bp = Blueprint("auth", __name__)
@@ -39,6 +40,7 @@ def sign_in():
     form = SignInForm()
     error = None
     status = 200
+    headers = {}
     if form.validate_on_submit():
         result = services.attempt_sign_in(
             form.email.data, form.password.data, request.remote_addr or "unknown"
@@ -52,8 +54,9 @@ def sign_in():
             next_url = services.safe_next_url(request.args.get("next"))
             return redirect(next_url or landing_url_for(result.user), code=303)
         if result.throttled:
-            error = _("Too many failed sign-in attempts. Wait 15 minutes, then try again.")
+            error = throttled_message(result.wait_seconds)
             status = 429
+            headers["Retry-After"] = str(result.wait_seconds)
         else:
             error = _("The email address or password is not right. Check both and try again.")
             status = 401
@@ -64,7 +67,22 @@ def sign_in():
         "resume_url": request.form.get("resume_url", ""),
         "resume_data": request.form.get("resume_data", ""),
     }
-    return render("auth/sign_in.html", form=form, error=error, pending=pending), status
+    return render("auth/sign_in.html", form=form, error=error, pending=pending), status, headers
+
+
+def throttled_message(wait_seconds: int) -> str:
+    """Say how long to wait, in seconds up to two minutes, then in whole minutes."""
+    if wait_seconds <= 120:
+        return ngettext(
+            "Too many failed sign-in attempts. Wait %(num)d second, then try again.",
+            "Too many failed sign-in attempts. Wait %(num)d seconds, then try again.",
+            wait_seconds,
+        )
+    return ngettext(
+        "Too many failed sign-in attempts. Wait %(num)d minute, then try again.",
+        "Too many failed sign-in attempts. Wait %(num)d minutes, then try again.",
+        -(-wait_seconds // 60),
+    )
 
 
 def sign_in_to_keep_posted_text():
