@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 
 import pytest
@@ -11,7 +12,7 @@ from PIL import Image
 from sct_forms.evidence import storage
 from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, Evidence
-from tests.evidence import samples
+from tests.evidence import pdf_samples, samples
 from tests.toolkit_helpers import make_toolkit
 
 
@@ -53,7 +54,7 @@ def test_a_pdf_is_stored_under_a_random_name_and_listed(app, as_user, staff_user
     ("make", "filename", "message"),
     [
         (samples.png_bytes, "poster.pdf", "name says .pdf but it is really a"),
-        (samples.html_bytes, "photo.jpg", "name says .jpg but it is really a"),
+        (samples.html_bytes, "photo.jpg", "but it is a web page"),
         (samples.svg_with_script_bytes, "drawing.svg", "cannot be uploaded"),
         (samples.svg_with_script_bytes, "notes.txt", "Web pages, SVG and XML files"),
         (samples.docm_bytes, "minutes.docx", "Files with macros cannot be uploaded"),
@@ -207,3 +208,56 @@ def test_files_of_a_submitted_revision_stay_when_the_draft_deletes_them(
     assert client.post(f"/evidence/{evidence.id}/delete").status_code == 303
     assert db.session.query(Evidence).count() == 0
     assert kept.is_file()  # revision 1 still shows the file reviewers saw
+
+
+def test_a_scanned_sheet_with_an_empty_password_is_stored_decrypted_under_its_own_hash(
+    app, as_user, staff_user, toolkit
+):
+    client = as_user(staff_user)
+    response = upload(client, toolkit, pdf_samples.empty_password_rc4_128(), "Sign-in.pdf")
+    assert response.status_code == 303
+    evidence = db.session.query(Evidence).one()
+    stored = storage.path_for(evidence.storage_name).read_bytes()
+    assert b"/Encrypt" not in stored and stored.startswith(b"%PDF-")
+    assert evidence.sha256 == hashlib.sha256(stored).hexdigest()
+    assert evidence.size == len(stored)
+    download = client.get(f"/evidence/{evidence.id}/download")
+    assert download.data == stored
+    download.close()
+
+
+def test_scripts_are_stripped_from_an_uploaded_pdf(app, as_user, staff_user, toolkit):
+    response = upload(as_user(staff_user), toolkit, pdf_samples.pdf_with_scripts(), "form.pdf")
+    assert response.status_code == 303
+    evidence = db.session.query(Evidence).one()
+    stored = storage.path_for(evidence.storage_name).read_bytes()
+    for marker in (b"app.alert", b"/OpenAction", b"/Launch", b"cmd.exe"):
+        assert marker not in stored
+    assert evidence.sha256 == hashlib.sha256(stored).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("make", "filename", "message"),
+    [
+        ("password_aes_256", "sheet.pdf", "This PDF needs a password to open"),
+        ("cut_off_download", "sheet.pdf", "No PDF reader can open this file"),
+    ],
+)
+def test_pdfs_are_refused_only_for_a_password_or_when_no_reader_opens_them(
+    app, as_user, staff_user, toolkit, make, filename, message
+):
+    data = getattr(pdf_samples, make)()
+    response = upload(as_user(staff_user), toolkit, data, filename)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.query(Evidence).count() == 0 and stored_files(app) == []
+
+
+def test_a_web_page_named_jpg_is_told_to_save_it_as_pdf_not_to_rename_it(
+    as_user, staff_user, toolkit
+):
+    response = upload(as_user(staff_user), toolkit, samples.html_bytes(), "photo.jpg")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "it is a web page" in html and "Save as PDF" in html
+    assert "rename" not in html.lower()

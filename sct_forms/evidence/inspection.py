@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 
-from pypdf import PdfReader
-
+from sct_forms.evidence import detection
+from sct_forms.evidence.detection import Detected, open_zip
 from sct_forms.evidence.images import (
     ImageRejectedError,
     ImageTooLargeError,
     reencode_image,
 )
+from sct_forms.evidence.pdfs import PdfRefusedError, clean_pdf
+from sct_forms.evidence.rejection import UploadRejected
+
+__all__ = [
+    "ACCEPTED_KINDS",
+    "InspectedUpload",
+    "UploadRejected",
+    "claimed_extension",
+    "inspect_upload",
+    "safe_display_name",
+]
 
 ACCEPTED_KINDS = ("document", "image", "spreadsheet", "text")
 
 MAX_DISPLAY_NAME = 120
 # An Office file is a ZIP; bound what it may expand to so opening it later cannot exhaust memory.
 MAX_OFFICE_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
-MAX_OFFICE_ENTRIES = 10_000
-MAX_CONTENT_TYPES_BYTES = 1024 * 1024
-# Share of control bytes above which "text" is really some binary format.
-_MAX_CONTROL_RATIO = 0.01
 
 
 @dataclass(frozen=True)
@@ -41,19 +44,9 @@ class InspectedUpload:
     width: int | None = None
     height: int | None = None
     print_rendition: bytes | None = field(default=None, repr=False)
-
-
-class UploadRejected(ValueError):  # noqa: N818 - public name agreed with the web layer
-    """An upload we refuse; ``code`` and ``params`` are translated by the web layer."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code, params)
-        self.code = code
-        self.params = params
-
-    def __str__(self) -> str:
-        details = ", ".join(f"{key}={value!r}" for key, value in self.params.items())
-        return f"{self.code} ({details})" if details else self.code
+    # What was taken out of a PDF before storing it ("actions", "scripts", "embedded_files",
+    # "media_or_attachments"); empty when nothing was.
+    removed: frozenset[str] = frozenset()
 
 
 # --- What names claim ----------------------------------------------------------------------------
@@ -101,6 +94,7 @@ _FAMILY_EXTENSIONS = {
         "json",
     ),
 }
+_MARKUP_EXTENSIONS = frozenset({"html", "htm", "xhtml", "shtml", "svg", "svgz", "xml"})
 _EXTENSION_FAMILY = {ext: family for family, exts in _FAMILY_EXTENSIONS.items() for ext in exts}
 # Executables, archives and media: each is its own family, so content never matches them.
 for _ext in (
@@ -140,66 +134,35 @@ for _ext in (
     _EXTENSION_FAMILY[_ext] = _ext
 
 
-class _Detected(NamedTuple):
-    """The content's actual format, its label in messages, and its family of extensions."""
-
-    format: str
-    label: str
-    family: str
-
-
-_PDF = _Detected("pdf", "pdf", "pdf")
-_DOCX = _Detected("docx", "docx", "word")
-_XLSX = _Detected("xlsx", "xlsx", "excel")
-_JPEG = _Detected("jpeg", "jpg", "image")
-_PNG = _Detected("png", "png", "image")
-_WEBP = _Detected("webp", "webp", "image")
-_HEIC = _Detected("heif", "heic", "image")
-_TEXT = _Detected("text", "txt", "text")
-_TEXT_NOT_UTF8 = _Detected("text-not-utf8", "txt", "text")
-_MACRO_BY_FAMILY = {"word": "docm", "excel": "xlsm", "powerpoint": "pptm"}
-
-_WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
-_EXCEL_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
-
-# HEVC-coded HEIF brands; AVIF and other HEIF codecs are not decodable here.
-_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-
-_ACTIVE_MARKERS = (
-    (b"<svg", "svg"),
-    (b"<!doctype", "html"),
-    (b"<html", "html"),
-    (b"<script", "html"),
-    (b"<iframe", "html"),
-    (b"<object", "html"),
-    (b"<embed", "html"),
-    (b"<?xml", "xml"),
-)
-# Any text that opens with a tag is markup a browser could be talked into rendering.
-_LEADING_TAG = re.compile(rb"<[a-z!?/]")
-_UTF8_BOM = b"\xef\xbb\xbf"
-# C0 controls other than tab, newline, vertical tab, form feed, carriage return; and DEL.
-_CONTROL_BYTES = bytes([*range(0x01, 0x09), *range(0x0E, 0x20), 0x7F])
 _WINDOWS_UNSAFE = str.maketrans({char: "_" for char in '<>:"|?*'})
 
 
 def inspect_upload(
     data: bytes, filename: str, *, max_bytes: int, max_pixels: int = 40_000_000
 ) -> InspectedUpload:
-    """Identify an upload by content, refuse what we do not accept, and prepare it for storage."""
+    """Identify an upload by content, refuse what we do not accept, and prepare it for storage.
+
+    The content is judged in full before the name: a refusal for the name alone is only raised
+    for content we accept, so renaming the file as the message advises is then enough.
+    """
     if not data:
         raise UploadRejected("empty")
     if len(data) > max_bytes:
         raise UploadRejected("too_large", max_mb=_megabytes(max_bytes))
-    detected = _detect(data)
     claimed = claimed_extension(filename)
+    detected = detection.detect(data)
+    upload = _prepare(data, filename, detected, claimed, max_pixels)
     if claimed is not None and _EXTENSION_FAMILY[claimed] != detected.family:
-        raise UploadRejected("type_mismatch", claimed=claimed, actual=detected.label)
+        raise UploadRejected("type_mismatch", claimed=claimed, actual=upload.extension)
+    return upload
 
+
+def _prepare(
+    data: bytes, filename: str, detected: Detected, claimed: str | None, max_pixels: int
+) -> InspectedUpload:
     match detected.format:
         case "pdf":
-            _check_pdf(data)
-            return _document(data, filename, "document", "application/pdf", "pdf")
+            return _pdf(data, filename)
         case "docx":
             _check_office(data)
             mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -218,8 +181,10 @@ def inspect_upload(
             return _document(data, filename, "spreadsheet", "text/csv", "csv")
         case "text":
             return _document(data, filename, "text", "text/plain", "txt")
-        case _:  # markup: html, svg, xml
-            raise UploadRejected("active_content", actual=detected.label)
+        case _:  # markup: html, svg, xml, or text with tags in it
+            # The name is kept for the message: "named .jpg, but it is a web page".
+            names = {"claimed": claimed} if claimed and claimed not in _MARKUP_EXTENSIONS else {}
+            raise UploadRejected("active_content", actual=detected.label, **names)
 
 
 def safe_display_name(filename: str, extension: str) -> str:
@@ -273,163 +238,31 @@ def _document(data: bytes, filename: str, kind: str, mime: str, extension: str) 
     )
 
 
-# --- Detection by content ------------------------------------------------------------------------
-
-
-def _detect(data: bytes) -> _Detected:
-    """Name the content's format from its bytes, or refuse it as unknown."""
-    if data.startswith(b"%PDF-"):
-        return _PDF
-    if data.startswith(b"\xff\xd8\xff"):
-        return _JPEG
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return _PNG
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return _WEBP
-    if data[4:8] == b"ftyp":
-        if _heif_brands(data) & _HEIC_BRANDS:
-            return _HEIC
-        raise UploadRejected("unknown_type")
-    if data.startswith(b"PK\x03\x04"):
-        return _detect_office(data)
-    return _detect_text(data)
-
-
-def _heif_brands(data: bytes) -> set[bytes]:
-    """Major and compatible brands of an ISO-BMFF ftyp box."""
-    box_size = int.from_bytes(data[:4], "big")
-    end = min(box_size, len(data), 4096)
-    brands = {data[8:12]}
-    brands.update(data[offset : offset + 4] for offset in range(16, end - 3, 4))
-    return brands
-
-
-def _open_zip(data: bytes) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
-        raise UploadRejected("document_broken", reason="unreadable") from error
-
-
-def _detect_office(data: bytes) -> _Detected:
-    """Tell DOCX/XLSX from macro-enabled Office files and from other ZIPs."""
-    with _open_zip(data) as archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_OFFICE_ENTRIES:
-            raise UploadRejected("document_broken", reason="too_many_parts")
-        by_name = {info.filename.lower(): info for info in infos}
-        content_types = _read_content_types(archive, by_name.get("[content_types].xml"))
-    if content_types is None:
-        # A ZIP, but not an Office Open XML package (plain archive, ODF, EPUB, ...).
-        raise UploadRejected("unknown_type")
-    types = [content_type.lower() for _, content_type in content_types]
-    family = _office_family(types)
-    has_vba = any(name.endswith("vbaproject.bin") for name in by_name)
-    if has_vba or any("macroenabled" in t or "vbaproject" in t for t in types):
-        label = _MACRO_BY_FAMILY.get(family or "", "macro")
-        return _Detected("macro", label, family or "office-macro")
-    main_parts = {content_type: part for part, content_type in content_types}
-    for main_type, detected in ((_WORD_MAIN, _DOCX), (_EXCEL_MAIN, _XLSX)):
-        if main_type in main_parts:
-            if main_parts[main_type].lstrip("/").lower() not in by_name:
-                raise UploadRejected("document_broken", reason="missing_main_part")
-            return detected
-    # PowerPoint, templates and other packages are not accepted.
-    raise UploadRejected("unknown_type")
-
-
-def _read_content_types(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo | None
-) -> list[tuple[str, str]] | None:
-    """(PartName, ContentType) pairs from [Content_Types].xml; None when there is none."""
-    if info is None:
-        return None
-    if info.file_size > MAX_CONTENT_TYPES_BYTES:
-        raise UploadRejected("document_broken", reason="unreadable")
-    try:
-        # ZipExtFile stops at the declared size, so this read is bounded even for a bomb.
-        raw = archive.read(info)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as error:
-        raise UploadRejected("document_broken", reason="unreadable") from error
-    encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
-    text = raw.decode(encoding, errors="replace")
-    # A regular expression rather than an XML parser: we only need attribute values, and it
-    # cannot be made to expand entities or fetch anything.
-    pairs = []
-    for tag in re.findall(r"<(?:\w+:)?(?:Override|Default)\b[^>]*>", text):
-        attributes = {
-            key: value1 or value2
-            for key, value1, value2 in re.findall(r"(\w+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", tag)
-        }
-        if "ContentType" in attributes:
-            pairs.append((attributes.get("PartName", ""), attributes["ContentType"].strip()))
-    return pairs
-
-
-def _office_family(types: list[str]) -> str | None:
-    for family, markers in (
-        ("word", ("wordprocessingml", "ms-word")),
-        ("excel", ("spreadsheetml", "ms-excel")),
-        ("powerpoint", ("presentationml", "ms-powerpoint")),
-    ):
-        if any(marker in t and ".main" in t for t in types for marker in markers):
-            return family
-    return None
-
-
-def _detect_text(data: bytes) -> _Detected:
-    """Plain text, markup (refused later as active content), or unknown binary."""
-    if b"\x00" in data:
-        raise UploadRejected("unknown_type")
-    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
-    if controls > len(data) * _MAX_CONTROL_RATIO:
-        raise UploadRejected("unknown_type")
-    # bytes.lower() folds ASCII only, which is all the markers need.
-    lowered = data.removeprefix(_UTF8_BOM).lstrip().lower()
-    if not lowered:
-        # Only a BOM or whitespace: nothing a reviewer could read.
-        raise UploadRejected("empty")
-    for marker, label in _ACTIVE_MARKERS:
-        if marker in lowered:
-            return _Detected("markup", label, "text")
-    if _LEADING_TAG.match(lowered):
-        return _Detected("markup", "html", "text")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Looks like text in a legacy encoding (Excel's "CSV" is often Windows-1252).
-        return _TEXT_NOT_UTF8
-    return _TEXT
-
-
 # --- Validation of accepted formats --------------------------------------------------------------
 
 
-def _check_pdf(data: bytes) -> None:
-    """Refuse PDFs that pypdf cannot open, that are encrypted, or that have no pages."""
+def _pdf(data: bytes, filename: str) -> InspectedUpload:
+    """A PDF as readers open it, rewritten without scripts and actions (see pdfs.py)."""
     try:
-        # pypdf warns about damage it recovers from; a readable file is all we need.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            reader = PdfReader(io.BytesIO(data))
-            if reader.is_encrypted:
-                raise UploadRejected("document_broken", reason="encrypted")
-            page_count = len(reader.pages)
-    except UploadRejected:
-        raise
-    except Exception as error:
-        # pypdf raises many types on hostile input (PdfReadError, KeyError, RecursionError…).
-        raise UploadRejected("document_broken", reason="unreadable") from error
-    if page_count == 0:
-        raise UploadRejected("document_broken", reason="no_pages")
+        cleaned = clean_pdf(data)
+    except PdfRefusedError as error:
+        raise UploadRejected(f"pdf_{error.reason}") from error
+    return InspectedUpload(
+        kind="document",
+        mime_type="application/pdf",
+        extension="pdf",
+        data=cleaned.data,
+        display_name=safe_display_name(filename, "pdf"),
+        removed=cleaned.removed,
+    )
 
 
 def _check_office(data: bytes) -> None:
     """Refuse DOCX/XLSX files that would expand beyond the bound when opened."""
-    with _open_zip(data) as archive:
+    with open_zip(data) as archive:
         total = sum(info.file_size for info in archive.infolist())
     if total > MAX_OFFICE_UNCOMPRESSED_BYTES:
-        raise UploadRejected("document_broken", reason="uncompressed_too_large")
+        raise UploadRejected("office_too_large")
 
 
 def _image(data: bytes, filename: str, source_format: str, max_pixels: int) -> InspectedUpload:

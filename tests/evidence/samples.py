@@ -378,3 +378,52 @@ def svg_with_script_bytes() -> bytes:
 def random_bytes(size: int = 4096, seed: int = 1234) -> bytes:
     """Reproducible noise, as from an unknown binary format."""
     return random.Random(seed).randbytes(size)
+
+
+# --- Formats we refuse, each with its own advice -------------------------------------------------
+
+
+def odt_bytes() -> bytes:
+    """An OpenDocument text: a ZIP whose first member names its type."""
+    return _zip(
+        {
+            "mimetype": "application/vnd.oasis.opendocument.text",
+            "content.xml": "<office:document-content/>",
+        }
+    )
+
+
+def ole_bytes(*streams: str) -> bytes:
+    """The start of an OLE2 compound file (legacy .doc/.xls), naming the given streams."""
+    directory = b"".join(name.encode("utf-16-le").ljust(128, b"\x00") for name in streams)
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + directory
+
+
+def encrypted_docx_bytes() -> bytes:
+    """A password-protected .docx: Office wraps it in an OLE2 file with an EncryptedPackage."""
+    return ole_bytes("Root Entry", "EncryptionInfo", "EncryptedPackage")
+
+
+def rtf_bytes() -> bytes:
+    """Rich Text, which is ASCII but not plain text."""
+    return b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}} Meeting minutes\\par}"
+
+
+def mp4_bytes() -> bytes:
+    """The start of an MP4 video (ftyp box, isom brand)."""
+    return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64)
+
+
+def exe_bytes() -> bytes:
+    """The start of a Windows program."""
+    return b"MZ\x90\x00\x03\x00\x00\x00" + bytes(100)
+
+
+def xml_bytes() -> bytes:
+    """An XML data file."""
+    return b'<?xml version="1.0"?><responses><r>Yes</r></responses>'
+
+
+def text_with_code_bytes() -> bytes:
+    """A CSV export where one answer contains a tag."""
+    return b"name,comment\nAna,nice <svg onload=alert(1)>\n"
