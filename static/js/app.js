@@ -226,7 +226,11 @@
           dialog.close();
           await refreshCsrfToken();
         } else {
-          error.textContent = response.status === 429 ? messages.tooManyAttempts : messages.wrongPassword;
+          // A throttled attempt: the sign-in page's own message says how long to wait.
+          const said = response.status === 429 && new DOMParser()
+            .parseFromString(await response.text(), "text/html").querySelector(".error-summary li");
+          error.textContent = response.status === 429
+            ? (said ? said.textContent.trim() : messages.tooManyAttempts) : messages.wrongPassword;
           error.hidden = false;
           dialog.querySelector('input[type="password"]').value = "";
           dialog.querySelector('input[type="password"]').focus();
