@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, Stream
+from pikepdf import Array, Dictionary, Name, Stream, String
 from pypdf import PdfReader, PdfWriter
 
 # Checking an object takes about 0.1 ms; this bounds the check of one upload to about ten
@@ -245,7 +245,8 @@ def _is_unsafe_action(value: object) -> bool:
         return str(value.get(Name.N, "")) not in _SAFE_NAMED_ACTIONS
     if subtype == "/URI":
         uri = value.get(Name.URI)
-        text = bytes(uri).decode("latin-1").strip().lower() if uri is not None else ""
+        # Only a string can be a web address (bytes() of a hostile number would allocate it).
+        text = bytes(uri).decode("latin-1").strip().lower() if isinstance(uri, String) else ""
         return not text.startswith(_SAFE_URI_PREFIXES)
     return False
 

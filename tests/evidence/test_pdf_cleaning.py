@@ -98,3 +98,13 @@ def test_find_active_content_names_what_it_finds() -> None:
         "media_or_attachments",
     }
     assert pdfs.find_active_content(pdf_samples.sign_in_sheet()) == set()
+
+
+def test_a_link_whose_address_is_not_text_is_dropped() -> None:
+    objects = pdf_samples._one_page_objects()
+    objects[2] = objects[2].replace(b"/Contents 4 0 R >>", b"/Contents 4 0 R /Annots [7 0 R] >>")
+    objects.append(
+        b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] /A << /S /URI /URI 999999999999 >> >>"
+    )
+    data = stored(pdf_samples.assemble(objects))
+    assert every_key_and_action(data)[1] == set()
