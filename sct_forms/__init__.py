@@ -153,6 +153,7 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.views import bp as admin_bp
+    from sct_forms.auth.account_views import bp as account_bp
     from sct_forms.auth.views import bp as auth_bp
     from sct_forms.coaching.views import bp as coaching_bp
     from sct_forms.documents.certificate_views import bp as certificates_bp
@@ -166,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         auth_bp,
+        account_bp,
         towns_bp,
         toolkits_bp,
         submission_bp,

@@ -1,4 +1,4 @@
-"""Command-line tasks: seed, demo accounts, users, catalog import."""
+"""Command-line tasks: seed, demo accounts, users and invitations, catalog import."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from datetime import date
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from sct_forms.admin.services import AccountError, create_user, find_municipality, reset_password
+from sct_forms.auth.invitations import invite_user
+from sct_forms.auth.password_policy import password_error, personal_words
 from sct_forms.extensions import db
+from sct_forms.maintenance import cli as maintenance_cli
 from sct_forms.models import ROLES, User
+from sct_forms.notify import deliver_pending
 from sct_forms.reference_data import CatalogImportError, import_actions, seed
 
 DEMO_TOWN = "Windham"
@@ -27,10 +31,12 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_accounts_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(invite_user_command)
     app.cli.add_command(import_actions_command)
     from sct_forms import notify_cli
 
     notify_cli.register(app)
+    maintenance_cli.register(app)
 
 
 @click.command("seed")
@@ -81,7 +87,12 @@ def create_user_command(
         if municipality is None:
             raise click.ClickException(f"no town named {town!r}")
     password = (
-        click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        click.prompt(
+            "Password",
+            hide_input=True,
+            confirmation_prompt=True,
+            value_proc=_password_meeting_policy(email, name, town),
+        )
         if prompt_password
         else None
     )
@@ -100,6 +111,58 @@ def create_user_command(
     click.echo(f"Created {user.role} account {user.email}.")
     if not prompt_password:
         click.echo(f"Password (shown once): {password}")
+
+
+def _password_meeting_policy(email: str, name: str, town: str | None):  # noqa: ANN202
+    """A prompt check: a refused password is explained and asked for again."""
+
+    def check(value: str) -> str:
+        problem = password_error(value, personal_words(email, name, town))
+        if problem:
+            raise click.BadParameter(problem)
+        return value
+
+    return check
+
+
+@click.command("invite-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--town", default=None, help="Town name, for staff (and a coach's first town).")
+@click.option("--language", type=click.Choice(["en", "es"]), default="en")
+def invite_user_command(email: str, name: str, role: str, town: str | None, language: str) -> None:
+    """Create an account and email its owner a link to choose a password.
+
+    Inviting again someone who has not accepted yet sends a new link; the old one stops working.
+    """
+    municipality = None
+    if town:
+        municipality = find_municipality(town)
+        if municipality is None:
+            raise click.ClickException(f"no town named {town!r}")
+    try:
+        user = invite_user(email, name, role, municipality, None, language=language)
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    days = current_app.config["INVITATION_DAYS"]
+    click.echo(f"Invited {user.email} as {user.role}; the link in the email works for {days} days.")
+    click.echo(_deliver_now())
+
+
+def _deliver_now() -> str:
+    """Send the invitation before the command ends, unless delivery is left to the outbox job."""
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        return "No MAIL_SERVER is set: the email waits in the outbox until one is."
+    if config.get("MAIL_DELIVERY") == "off":
+        return "The email waits in the outbox for 'flask deliver-outbox'."
+    counts = deliver_pending()
+    if counts["failed"] or counts["skipped"]:
+        return "The email could not be sent yet; 'flask deliver-outbox' retries it."
+    return "The email was sent."
 
 
 @click.command("import-actions")

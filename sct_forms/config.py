@@ -55,6 +55,12 @@ class DefaultConfig:
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 10
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Emailed account links: a password reset link works this long, an invitation this many days;
+    # a reset link is sent to one address at most this many times an hour (more requests get the
+    # same answer on the page, and no email).
+    PASSWORD_RESET_MINUTES = 60
+    INVITATION_DAYS = 7
+    PASSWORD_RESET_EMAILS_PER_HOUR = 3
 
 
 # Environment variables read at start-up, with the type each is converted to.

@@ -14,6 +14,11 @@ PUBLIC_ENDPOINTS = {
     "auth.sign_out",
     "certificates.verify",
     "certificates.verify_lookup",
+    # A forgotten password and an invitation are used signed out; the links carry a secret.
+    "account.forgot_password",
+    "account.reset_link_sent",
+    "account.reset_password",
+    "account.accept_invitation",
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from sct_forms import audit
-from sct_forms.auth.passwords import MIN_PASSWORD_LENGTH, generate_password, hash_password
+from sct_forms.auth.password_policy import password_error, personal_words
+from sct_forms.auth.passwords import generate_password, hash_password
 from sct_forms.auth.services import normalise_email
 from sct_forms.extensions import db
 from sct_forms.models import ROLES, CoachAssignment, Municipality, User, new_session_nonce
@@ -44,8 +45,11 @@ def create_user(
         raise AccountError("only staff accounts belong to a town")
     if db.session.scalar(select(User).where(User.email == email)):
         raise AccountError(f"an account for {email} already exists")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        town = municipality.name if municipality is not None else None
+        problem = password_error(password, personal_words(email, name, town))
+        if problem:
+            raise AccountError(problem)
     password = password or generate_password()
     user = User(
         email=email,

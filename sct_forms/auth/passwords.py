@@ -1,4 +1,4 @@
-"""Password hashing with Argon2id."""
+"""Password hashing with Argon2id, generated passwords, and accounts without a password yet."""
 
 from __future__ import annotations
 
@@ -7,26 +7,52 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from sct_forms.auth.password_policy import MIN_LENGTH, assess
+
 _hasher = PasswordHasher()
 
 # Verified against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
-MIN_PASSWORD_LENGTH = 12
+# An invited account has no password until its owner sets one. Its hash column holds this
+# marker and random text: no password verifies against it (it is no Argon2 hash).
+_UNUSABLE_PREFIX = "!"
+
+MIN_PASSWORD_LENGTH = MIN_LENGTH
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def unusable_password_hash() -> str:
+    """A value for the hash column that no password matches."""
+    return _UNUSABLE_PREFIX + secrets.token_hex(16)
+
+
+def has_usable_password(password_hash: str | None) -> bool:
+    return bool(password_hash) and not password_hash.startswith(_UNUSABLE_PREFIX)
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
+    usable = has_usable_password(password_hash)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        # An unknown e-mail or an account without a password costs the same as a wrong password.
+        return _hasher.verify(password_hash if usable else _DUMMY_HASH, password) and usable
     except (VerificationError, InvalidHashError):
         return False
 
 
 def generate_password() -> str:
-    """A random password that is easy to read out: four groups of five characters."""
+    """A random password that is easy to read out: four groups of five characters.
+
+    About 99 bits of randomness; the rare draw the policy would refuse (a group that spells a
+    word or repeats a character) is drawn again, so every generated password passes the policy.
+    """
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+    while True:
+        password = "-".join(
+            "".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4)
+        )
+        if assess(password) is None:
+            return password

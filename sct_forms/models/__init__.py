@@ -5,6 +5,7 @@ from sct_forms.models.certificates import Certificate
 from sct_forms.models.outbox import OutboxMessage
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
 from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
+from sct_forms.models.tokens import AccountToken
 from sct_forms.models.toolkits import Evidence, StepAnswers, Toolkit
 from sct_forms.models.types import utcnow
 from sct_forms.models.users import (
@@ -17,6 +18,7 @@ from sct_forms.models.users import (
 
 __all__ = [
     "ROLES",
+    "AccountToken",
     "Action",
     "AuditEvent",
     "Category",
