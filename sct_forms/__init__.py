@@ -56,6 +56,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     templating.register(app)
     cli.register(app)
+    if app.config["RECOVER_FILES_ON_START"]:
+        from sct_forms.maintenance.recovery import recover_when_serving_starts
+
+        recover_when_serving_starts(app)
     return app
 
 

@@ -61,6 +61,9 @@ class DefaultConfig:
     PASSWORD_RESET_MINUTES = 60
     INVITATION_DAYS = 7
     PASSWORD_RESET_EMAILS_PER_HOUR = 3
+    # Before its first request, each app process finishes or removes what crashed uploads and
+    # deletes left in instance/ (as `flask check-files --repair` does).
+    RECOVER_FILES_ON_START = True
 
 
 # Environment variables read at start-up, with the type each is converted to.

@@ -78,6 +78,7 @@ def make_app(tmp_path, **overrides) -> Flask:
         "DATABASE_URL": POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "PUBLIC_BASE_URL": "http://localhost",
         "MAIL_DELIVERY": "off",  # tests that send mail opt in to "inline"
+        "RECOVER_FILES_ON_START": False,  # tests of crash recovery opt in
     }
     config.update(overrides)
     application = create_app(config)

@@ -53,7 +53,7 @@ from sct_forms.domain.tiers import (
     next_tier,
 )
 from sct_forms.extensions import db
-from sct_forms.files import write_atomically
+from sct_forms.files import PendingWrites
 from sct_forms.models import Cycle, Municipality, Toolkit, User, utcnow
 from sct_forms.models.certificates import Certificate
 
@@ -226,10 +226,13 @@ def certificate_path(storage_name: str) -> Path:
     return certificate_root() / storage_name
 
 
-def _store(data: bytes) -> str:
-    """Write the bytes atomically under a new random name; the name is returned."""
+def _write_pending(pending: PendingWrites, data: bytes) -> str:
+    """Write the bytes under a pending name for a new random name, which is returned.
+
+    The file takes its name only after the certificate's row is committed (sct_forms.files).
+    """
     name = secrets.token_urlsafe(24)
-    write_atomically(certificate_path(name), data)
+    pending.write(certificate_path(name), data)
     return name
 
 
@@ -371,8 +374,9 @@ def issue_certificate(town: Municipality, cycle: Cycle, user: User) -> Certifica
     )
     data, variant = _render(certificate, town, cycle, user)
     certificate.sha256 = hashlib.sha256(data).hexdigest()
-    certificate.storage_name = _store(data)
+    pending = PendingWrites()
     try:
+        certificate.storage_name = _write_pending(pending, data)
         if existing is not None:
             # The old one stops being valid first: at most one valid certificate per cycle.
             existing.status = "superseded"
@@ -410,15 +414,16 @@ def issue_certificate(town: Municipality, cycle: Cycle, user: User) -> Certifica
     except IntegrityError:
         # Another request issued this cycle's certificate first: keep theirs, drop ours.
         db.session.rollback()
-        certificate_path(certificate.storage_name).unlink(missing_ok=True)
+        pending.discard()
         winner = valid_certificate(town, cycle)
         if winner is None or _tier_rank(winner.tier) < _tier_rank(assessment.reached):
             raise
         return winner
     except BaseException:
         db.session.rollback()
-        certificate_path(certificate.storage_name).unlink(missing_ok=True)
+        pending.discard()
         raise
+    pending.place()
     return certificate
 
 

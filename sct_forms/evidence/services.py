@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from sct_forms import audit
 from sct_forms.evidence import storage
-from sct_forms.evidence.inspection import UploadRejected, inspect_upload
+from sct_forms.evidence.inspection import InspectedUpload, UploadRejected, inspect_upload
 from sct_forms.extensions import db
+from sct_forms.files import PendingWrites
 from sct_forms.models import Evidence, Revision, Toolkit, User
 
 
@@ -53,15 +54,45 @@ def add_evidence(
             raise EvidenceRefused("no_alt_text", field="alt_text")
         if not people_consented:
             raise EvidenceRefused("no_consent", field="people_consented")
-    storage_name = storage.store(upload.data)
-    print_name = storage.store(upload.print_rendition) if upload.print_rendition else None
+    pending = PendingWrites()
+    try:
+        evidence = _record_evidence(
+            toolkit,
+            step_key,
+            upload,
+            pending,
+            user,
+            title=title[:200],
+            alt_text=alt_text[:500],
+            people_consented=people_consented and upload.kind == "image",
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        pending.discard()
+        raise
+    # Only now that the row is committed do the files take their names (see sct_forms.files).
+    pending.place()
+    return evidence
+
+
+def _record_evidence(
+    toolkit: Toolkit,
+    step_key: str,
+    upload: InspectedUpload,
+    pending: PendingWrites,
+    user: User,
+    **described: Any,
+) -> Evidence:
+    """Write the file (and its print copy) under pending names and add its row and audit event."""
+    storage_name = storage.write_pending(pending, upload.data)
+    print_name = (
+        storage.write_pending(pending, upload.print_rendition) if upload.print_rendition else None
+    )
     evidence = Evidence(
         toolkit=toolkit,
         municipality_id=toolkit.municipality_id,
         step_key=step_key,
-        title=title[:200],
-        alt_text=alt_text[:500],
-        people_consented=people_consented and upload.kind == "image",
         kind=upload.kind,
         mime_type=upload.mime_type,
         display_name=upload.display_name,
@@ -72,6 +103,7 @@ def add_evidence(
         width=upload.width,
         height=upload.height,
         uploaded_by_id=user.id,
+        **described,
     )
     db.session.add(evidence)
     db.session.flush()
@@ -86,7 +118,6 @@ def add_evidence(
         size=evidence.size,
     )
     toolkit.updated_at, toolkit.updated_by_id = evidence.uploaded_at, user.id
-    db.session.commit()
     return evidence
 
 
@@ -97,6 +128,10 @@ def _names_folders(filename: str) -> bool:
 
 
 def delete_evidence(evidence: Evidence, user: User) -> None:
+    """Delete the row, then (after the commit, never before) its files no revision still needs.
+
+    A crash between the two leaves files no row refers to; recovery removes them.
+    """
     toolkit = evidence.toolkit
     audit.record_toolkit_event(
         "evidence.deleted",
@@ -107,10 +142,10 @@ def delete_evidence(evidence: Evidence, user: User) -> None:
         title=evidence.title,
         sha256=evidence.sha256,
     )
-    names = {evidence.storage_name, evidence.print_storage_name} - _names_in_revisions(toolkit)
+    names = {evidence.storage_name, evidence.print_storage_name}
     db.session.delete(evidence)
     db.session.commit()
-    for name in names:
+    for name in names - _names_in_revisions(toolkit):
         storage.remove(name)
 
 

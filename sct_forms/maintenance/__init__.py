@@ -1,0 +1,1 @@
+"""Keeping stored files and the database in agreement; backups and restores."""

@@ -1,0 +1,205 @@
+"""A backup: every table of the database and every stored record file, with their hashes.
+
+Layout of a backup folder::
+
+    manifest.json               what is inside, with the SHA-256 and size of every file
+    database/<table>.jsonl      one JSON object per row (see table_rows)
+    files/evidence/ab/<name>    stored files, as under instance/
+    files/certificates/<name>
+
+The rows are read in one snapshot. Files live outside the database, so they are copied around
+it: first everything on disk, then the snapshot, then the files of rows saved in between; copies
+no row of the snapshot refers to are dropped. Every row then has its file, unless a file was
+both uploaded and deleted while the backup ran (the backup then fails and says to run again).
+The packet cache is not backed up: it is rebuilt on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sct_forms import audit
+from sct_forms.extensions import db
+from sct_forms.files import write_atomically
+from sct_forms.maintenance.stored_files import (
+    Store,
+    list_store,
+    load_references,
+    record_stores,
+)
+from sct_forms.maintenance.table_rows import alembic_revision, dump_table, snapshot
+
+FORMAT = "sct-forms-backup/1"
+MANIFEST = "manifest.json"
+
+
+class BackupError(Exception):
+    """The backup could not be made or read; the message says why and what to do."""
+
+
+@dataclass
+class Manifest:
+    """What a backup holds: tables with their row counts, and every file with its hash."""
+
+    created_at: str = ""
+    dialect: str = ""
+    alembic_revision: str | None = None
+    tables: dict[str, dict] = field(default_factory=dict)
+    files: dict[str, dict] = field(default_factory=dict)
+
+    def as_json(self) -> str:
+        data = {
+            "format": FORMAT,
+            "created_at": self.created_at,
+            "database": {
+                "dialect": self.dialect,
+                "alembic_revision": self.alembic_revision,
+                "tables": self.tables,
+            },
+            "files": self.files,
+        }
+        return json.dumps(data, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Manifest:
+        data = json.loads(raw)
+        if data.get("format") != FORMAT:
+            raise BackupError(f"not a backup of this kind (format {data.get('format')!r})")
+        database = data["database"]
+        return cls(
+            created_at=data.get("created_at", ""),
+            dialect=database.get("dialect", ""),
+            alembic_revision=database.get("alembic_revision"),
+            tables=database["tables"],
+            files=data["files"],
+        )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stored_file_key(store: Store, path: Path) -> str:
+    """The path of a stored file inside a backup: files/<store>/<path under the store>."""
+    return f"files/{store.label}/{path.relative_to(store.root).as_posix()}"
+
+
+def _copy(source: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(destination, source.read_bytes())
+
+
+def _empty_destination(dest: Path) -> None:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BackupError(f"{dest} is not an empty folder; give a new folder for the backup")
+    dest.mkdir(parents=True, exist_ok=True)
+
+
+def _copy_stored_files(dest: Path) -> dict[str, set[str]]:
+    """Copy every finished record file now on disk; returns the names copied per store."""
+    copied: dict[str, set[str]] = {}
+    for store in record_stores():
+        listing = list_store(store)
+        copied[store.label] = set(listing.stored)
+        for path in listing.stored.values():
+            _copy(path, dest / _stored_file_key(store, path))
+    return copied
+
+
+def _dump_database(dest: Path, manifest: Manifest) -> dict[str, dict[str, str]]:
+    """Write every table from one snapshot; returns the file names its rows refer to."""
+    with snapshot(db.engine) as connection:
+        manifest.dialect = connection.dialect.name
+        manifest.alembic_revision = alembic_revision(connection)
+        folder = dest / "database"
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in db.metadata.sorted_tables:
+            with (folder / f"{table.name}.jsonl").open("w", encoding="utf-8") as stream:
+                rows = dump_table(connection, table, stream)
+            manifest.tables[table.name] = {
+                "rows": rows,
+                "columns": sorted(column.name for column in table.columns),
+            }
+        refs = load_references(connection)
+        return refs.by_store
+
+
+def _source_of(store: Store, name: str) -> Path | None:
+    """The file behind a saved row: in place, or (saved a moment ago) still pending."""
+    target = store.final_path(name)
+    if target is None:
+        return None
+    if target.is_file():
+        return target
+    pending = sorted(target.parent.glob(f".{name}.*.pending")) if target.parent.is_dir() else []
+    return pending[0] if pending else None
+
+
+def _complete_files(dest: Path, copied: dict[str, set[str]], saved: dict[str, dict]) -> None:
+    """Copy files of rows saved after the first copy; drop copies no saved row refers to."""
+    lost = []
+    for store in record_stores():
+        names = saved.get(store.label, {})
+        for name in set(names) - copied[store.label]:
+            source = _source_of(store, name)
+            if source is None:
+                lost.append(f"{names[name]} ({store.label}/{name})")
+                continue
+            _copy(source, dest / _stored_file_key(store, store.final_path(name)))
+        for name in copied[store.label] - set(names):
+            (dest / _stored_file_key(store, store.final_path(name))).unlink()
+    if lost:
+        raise BackupError(
+            "these rows have no file, so the backup would not be whole: "
+            + "; ".join(lost)
+            + ". Run 'flask --app sct_forms check-files', then make the backup again"
+        )
+
+
+def _hash_everything(dest: Path, manifest: Manifest) -> None:
+    for path in sorted(p for p in dest.rglob("*") if p.is_file()):
+        key = path.relative_to(dest).as_posix()
+        if key != MANIFEST:
+            manifest.files[key] = {"sha256": sha256_of(path), "size": path.stat().st_size}
+
+
+def write_backup(dest: Path, created_at: str) -> Manifest:
+    """Back up the database and every stored record file into the empty folder ``dest``.
+
+    The manifest is written last: a folder without one is not a finished backup.
+    """
+    _empty_destination(dest)
+    manifest = Manifest(created_at=created_at)
+    copied = _copy_stored_files(dest)
+    saved = _dump_database(dest, manifest)
+    _complete_files(dest, copied, saved)
+    _hash_everything(dest, manifest)
+    write_atomically(dest / MANIFEST, manifest.as_json().encode("utf-8"))
+    _flush(dest)
+    audit.record(
+        "backup.written",
+        actor=None,
+        object_type="backup",
+        object_id=dest.name[:40],
+        destination=str(dest),
+        tables={name: table["rows"] for name, table in manifest.tables.items()},
+        files=sum(1 for key in manifest.files if key.startswith("files/")),
+    )
+    db.session.commit()
+    return manifest
+
+
+def _flush(folder: Path) -> None:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
