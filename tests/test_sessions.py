@@ -332,3 +332,12 @@ def test_forwarded_for_is_honoured_with_a_trusted_proxy(app, another_app):
     assert failed_sign_in_from(behind_proxy, "203.0.113.9") == "203.0.113.9"
     # One trusted hop: the address the client wrote itself before the proxy's is not believed.
     assert failed_sign_in_from(behind_proxy, "198.51.100.1, 203.0.113.10") == "203.0.113.10"
+
+
+def test_session_and_proxy_settings_come_from_the_environment():
+    from sct_forms.config import from_environment
+
+    found = from_environment(
+        {"SESSION_IDLE_MINUTES": "15", "SESSION_MAX_HOURS": "8", "TRUSTED_PROXY_COUNT": "2"}
+    )
+    assert found == {"SESSION_IDLE_MINUTES": 15, "SESSION_MAX_HOURS": 8, "TRUSTED_PROXY_COUNT": 2}
