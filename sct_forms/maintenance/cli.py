@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from sct_forms.maintenance.backup import BackupError, write_backup
 from sct_forms.maintenance.file_check import find_problems, repair
@@ -29,7 +30,13 @@ def check_files_command(do_repair: bool) -> None:
     no row refers to, and exit 1 only if something is left that a person must deal with.
     Rows whose file is missing are never deleted.
     """
-    findings = find_problems()
+    try:
+        findings = find_problems()
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"could not read the database ({error.__class__.__name__}); check DATABASE_URL and "
+            "run 'flask --app sct_forms db upgrade'"
+        ) from error
     if not findings:
         click.echo("No problems: every stored file has its row, and every row its file.")
         return

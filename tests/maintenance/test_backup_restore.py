@@ -17,6 +17,7 @@ from sct_forms.maintenance.table_rows import decode, empty_tables, encode, rows_
 from sct_forms.models import AuditEvent, Evidence, Revision
 from sct_forms.models.certificates import Certificate
 from sct_forms.review.snapshots import snapshot_of
+from tests.conftest import make_app
 from tests.evidence import samples
 from tests.maintenance.helpers import check_files, upload_photo
 from tests.toolkit_helpers import fill_completely, make_toolkit
@@ -146,6 +147,26 @@ def test_a_backup_restored_into_an_empty_installation_gives_back_every_row_and_f
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "test.after")) > max(
         e["id"] for e in rows["audit_event"]
     )
+
+
+def test_a_backup_restores_into_a_new_sqlite_installation(app, tmp_path, filled, monkeypatch):
+    """Portable: in the PostgreSQL run of the suite this goes from PostgreSQL to SQLite."""
+    rows, files = every_row(), every_file(app)
+    dest = tmp_path / "backup"
+    assert run(app, "backup", str(dest)).exit_code == 0
+
+    monkeypatch.setenv("SCT_INSTANCE_PATH", str(tmp_path / "new-instance"))
+    other = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    with other.app_context():
+        db.create_all()
+        restored = run(other, "restore", str(dest))
+        assert restored.exit_code == 0, restored.output
+        after = every_row()
+        after["audit_event"] = [e for e in after["audit_event"] if e["action"] != "backup.restored"]
+        assert after == rows
+        assert every_file(other) == files
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_restore_refuses_a_database_that_holds_data_unless_forced(app, tmp_path, filled):

@@ -370,3 +370,14 @@ def test_recovery_on_start_is_on_by_default_and_off_in_tests(app):
 
     assert DefaultConfig.RECOVER_FILES_ON_START is True
     assert app.config["RECOVER_FILES_ON_START"] is False
+
+
+def test_check_files_says_so_when_the_database_has_no_tables(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("SCT_INSTANCE_PATH", str(tmp_path / "new-instance"))
+    empty = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'no-tables.sqlite3'}")
+    with empty.app_context():
+        result = empty.test_cli_runner().invoke(args=["check-files"])
+        db.engine.dispose()
+    assert result.exit_code == 1
+    assert "could not read the database" in result.output
+    assert "flask --app sct_forms db upgrade" in result.output
