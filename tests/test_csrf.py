@@ -46,3 +46,21 @@ def test_sign_in_without_csrf_token_is_refused(csrf_app, client, staff_user):
 
 def test_sign_in_with_csrf_token_works(csrf_app, client, staff_user):
     assert sign_in_with_csrf(client, staff_user.email, PASSWORD).status_code == 303
+
+
+def test_a_step_save_without_a_valid_token_keeps_the_text_and_is_audited(
+    csrf_app, client, staff_user, town, cycle, catalog
+):
+    from sct_forms.extensions import db
+    from sct_forms.models import AuditEvent
+
+    toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    assert sign_in_with_csrf(client, staff_user.email, PASSWORD).status_code == 303
+    response = client.post(
+        f"/toolkits/{toolkit.id}/steps/context",
+        data={"goals": "Typed before the token ran out", "base_version": 0, "csrf_token": "old"},
+    )
+    assert response.status_code == 400
+    assert "Typed before the token ran out" in response.get_data(as_text=True)
+    refused = db.session.query(AuditEvent).filter_by(action="access.csrf_refused").one()
+    assert refused.actor_id == staff_user.id

@@ -18,6 +18,7 @@ from sct_forms.domain.answers import (
     validate_step_answers,
     validate_value,
 )
+from sct_forms.errors import record_refusal
 from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
 from sct_forms.models import Toolkit
@@ -294,7 +295,9 @@ def _csrf_valid() -> bool:
         return True
     try:
         csrf.protect()
-    except CSRFError:
+    except CSRFError as refused:
+        # Refused like any CSRF failure, but the page keeps the text instead of an error page.
+        record_refusal("access.csrf_refused", refused.description)
         return False
     return True
 
