@@ -9,9 +9,10 @@ Layout of a backup folder::
 
 The rows are read in one snapshot. Files live outside the database, so they are copied around
 it: first everything on disk, then the snapshot, then the files of rows saved in between; copies
-no row of the snapshot refers to are dropped. Every row then has its file, unless a file was
-both uploaded and deleted while the backup ran (the backup then fails and says to run again).
-The packet cache is not backed up: it is rebuilt on demand.
+no row of the snapshot refers to are dropped. Every row then has its file, unless the file was
+already missing (check-files reports it) or was uploaded and deleted while the backup ran; such
+rows are listed in the manifest as ``missing``. The packet cache is not backed up: it is rebuilt
+on demand.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Manifest:
     alembic_revision: str | None = None
     tables: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
 
     def as_json(self) -> str:
         data = {
@@ -61,6 +63,7 @@ class Manifest:
                 "tables": self.tables,
             },
             "files": self.files,
+            "missing": self.missing,
         }
         return json.dumps(data, indent=1, sort_keys=True)
 
@@ -76,6 +79,7 @@ class Manifest:
             alembic_revision=database.get("alembic_revision"),
             tables=database["tables"],
             files=data["files"],
+            missing=data.get("missing", []),
         )
 
 
@@ -143,25 +147,23 @@ def _source_of(store: Store, name: str) -> Path | None:
     return pending[0] if pending else None
 
 
-def _complete_files(dest: Path, copied: dict[str, set[str]], saved: dict[str, dict]) -> None:
-    """Copy files of rows saved after the first copy; drop copies no saved row refers to."""
-    lost = []
+def _complete_files(dest: Path, copied: dict[str, set[str]], saved: dict[str, dict]) -> list[str]:
+    """Copy files of rows saved after the first copy; drop copies no saved row refers to.
+
+    Returns the rows whose file could not be found, described for a person.
+    """
+    missing = []
     for store in record_stores():
         names = saved.get(store.label, {})
-        for name in set(names) - copied[store.label]:
+        for name in sorted(set(names) - copied[store.label]):
             source = _source_of(store, name)
             if source is None:
-                lost.append(f"{names[name]} ({store.label}/{name})")
+                missing.append(f"{names[name]}: {store.label}/{name}")
                 continue
             _copy(source, dest / _stored_file_key(store, store.final_path(name)))
         for name in copied[store.label] - set(names):
             (dest / _stored_file_key(store, store.final_path(name))).unlink()
-    if lost:
-        raise BackupError(
-            "these rows have no file, so the backup would not be whole: "
-            + "; ".join(lost)
-            + ". Run 'flask --app sct_forms check-files', then make the backup again"
-        )
+    return missing
 
 
 def _hash_everything(dest: Path, manifest: Manifest) -> None:
@@ -180,7 +182,7 @@ def write_backup(dest: Path, created_at: str) -> Manifest:
     manifest = Manifest(created_at=created_at)
     copied = _copy_stored_files(dest)
     saved = _dump_database(dest, manifest)
-    _complete_files(dest, copied, saved)
+    manifest.missing = _complete_files(dest, copied, saved)
     _hash_everything(dest, manifest)
     write_atomically(dest / MANIFEST, manifest.as_json().encode("utf-8"))
     _flush(dest)
@@ -192,6 +194,7 @@ def write_backup(dest: Path, created_at: str) -> Manifest:
         destination=str(dest),
         tables={name: table["rows"] for name, table in manifest.tables.items()},
         files=sum(1 for key in manifest.files if key.startswith("files/")),
+        missing=len(manifest.missing),
     )
     db.session.commit()
     return manifest

@@ -66,6 +66,13 @@ def backup_command(dest: Path) -> None:
     files = sum(1 for key in manifest.files if key.startswith("files/"))
     tables = len(manifest.tables)
     click.echo(f"Backed up {rows} rows in {tables} tables and {files} files to {dest}.")
+    if manifest.missing:
+        click.echo(
+            f"Warning: {len(manifest.missing)} row(s) refer to a file that was not there, so "
+            "the backup holds them without it; 'flask --app sct_forms check-files' tells more:"
+        )
+        for line in manifest.missing:
+            click.echo(f"  {line}")
 
 
 @click.command("restore")

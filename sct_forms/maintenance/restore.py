@@ -130,6 +130,7 @@ def restore_backup(source: Path, *, force: bool = False) -> dict[str, int]:
     Refuses (BackupError, nothing changed) a damaged backup, a schema that differs, or a
     database or instance folder that holds data unless ``force``.
     """
+    db.session.remove()  # the rows are replaced over connections of their own
     manifest = read_manifest(source)
     _check_schema(manifest)
     _refuse_unless_empty(force)

@@ -263,3 +263,20 @@ def test_a_backup_is_the_manifest_plus_one_file_per_table(app, tmp_path, filled)
     first = json.loads((dest / "database" / "evidence.jsonl").read_text().splitlines()[0])
     assert isinstance(first["uploaded_at"], str) and first["uploaded_at"].endswith("+00:00")
     assert Path(dest / "manifest.json").is_file()
+
+
+def test_a_row_whose_file_is_already_missing_is_backed_up_with_a_warning(app, tmp_path, filled):
+    from sct_forms.evidence import storage
+
+    photo = db.session.query(Evidence).filter_by(kind="image").one()
+    storage.path_for(photo.print_storage_name).unlink()
+    dest = tmp_path / "backup"
+    made = run(app, "backup", str(dest))
+    assert made.exit_code == 0, made.output
+    assert "Warning: 1 row(s) refer to a file that was not there" in made.output
+    assert f'the print copy of evidence {photo.id} "Sign-in table"' in made.output
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["missing"] == [
+        f'the print copy of evidence {photo.id} "Sign-in table" (toolkit {photo.toolkit_id}, '
+        f"outreach): evidence/{photo.print_storage_name}"
+    ]
