@@ -49,6 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
+    from sct_forms import inputs
+
+    inputs.register(app)  # before the blueprints: their <int:...> ids use its bounded converter
     _register_blueprints(app)
 
     from sct_forms import cli, errors, templating

@@ -28,5 +28,5 @@ def example_url_args(rule, values: dict) -> dict:
             args[name] = values[name]
         else:
             converter = rule._converters[name].__class__.__name__  # noqa: SLF001
-            args[name] = 1 if converter == "IntegerConverter" else "x"
+            args[name] = 1 if converter.endswith("IntegerConverter") else "x"
     return args

@@ -36,6 +36,7 @@ from sct_forms.documents.certificates import (
 from sct_forms.domain.tiers import TIER_ORDER, next_tier
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
+from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle, Municipality
 from sct_forms.models.certificates import Certificate
 from sct_forms.reference_data import current_cycle
@@ -101,14 +102,14 @@ def _town_page(
 @roles_required(*VIEW_ROLES)
 def town_certificates(slug: str):
     town = municipality_or_404(slug)
-    return _town_page(town, _cycle_or_404(request.args.get("cycle", type=int)))
+    return _town_page(town, _cycle_or_404(request.args.get("cycle", type=bounded_int)))
 
 
 @bp.post("/towns/<slug>/certificate")
 @roles_required(*ISSUING_ROLES)
 def issue(slug: str):
     town = municipality_or_404(slug)
-    cycle = _cycle_or_404(request.form.get("cycle", type=int))
+    cycle = _cycle_or_404(request.form.get("cycle", type=bounded_int))
     try:
         certificate = issue_certificate(town, cycle, current_user)
     except CertificateRefusedError as refused:

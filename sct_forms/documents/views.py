@@ -19,6 +19,7 @@ from sct_forms.evidence import storage
 from sct_forms.extensions import db
 from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
+from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle, Evidence, Municipality, Toolkit
 from sct_forms.reference_data import current_cycle
 from sct_forms.templating import is_htmx, render
@@ -47,7 +48,7 @@ def _town_packet(slug: str) -> tuple[packets.TownPacket, packet_cache.PacketRequ
     # 404, not 403, for another town: its packet's existence is not revealed.
     if town is None or not may_see_municipality(current_user, town.id):
         abort(404)
-    cycle_id = request.args.get("cycle", type=int)
+    cycle_id = request.args.get("cycle", type=bounded_int)
     cycle = db.session.get(Cycle, cycle_id) if cycle_id else current_cycle(date.today())
     if cycle is None:
         abort(404)

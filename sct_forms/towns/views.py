@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sct_forms.access import municipality_or_404, roles_required
 from sct_forms.domain.tiers import Item, assess_tiers
 from sct_forms.extensions import db
+from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle
 from sct_forms.reference_data import current_cycle
 from sct_forms.review.queries import open_request_counts
@@ -24,7 +25,7 @@ bp = Blueprint("towns", __name__, url_prefix="/towns")
 @roles_required("staff", "reviewer", "coach", "admin")
 def show(slug: str):
     town = municipality_or_404(slug)
-    cycle_id = request.args.get("cycle", type=int)
+    cycle_id = request.args.get("cycle", type=bounded_int)
     cycle = db.session.get(Cycle, cycle_id) if cycle_id else current_cycle(date.today())
     if cycle_id and cycle is None:
         abort(404)

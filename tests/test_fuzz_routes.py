@@ -1,0 +1,673 @@
+"""No input gives a 5xx: hostile values at every route, for every role (issue 8, point 5).
+
+The fuzz test walks ``app.url_map``, so a route added later is covered without editing it. For
+each rule, method and role, hypothesis draws the path's values, the query string and the form
+(names the route really reads, harvested from its module and from the pages' forms, plus random
+ones) from hostile values, and any 5xx, or any exception the view lets through, fails the test.
+The specific faults a probe found come first, as regression tests.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Rule
+
+from sct_forms.documents import packet_cache
+from sct_forms.documents.certificates import issue_certificate
+from sct_forms.evidence.services import add_evidence
+from sct_forms.extensions import db
+from sct_forms.models import ChangeRequest, Evidence, ReviewComment, Toolkit
+from sct_forms.review import services as review
+from tests.conftest import PASSWORD
+from tests.evidence.samples import pdf_bytes
+from tests.toolkit_helpers import fill_completely, make_toolkit
+
+PDF = pdf_bytes(1)
+TOO_BIG = "99999999999999999999"  # beyond 64 bits: SQLite and PostgreSQL both refuse it
+JUST_TOO_BIG = str(2**31)  # beyond PostgreSQL's integer
+
+
+# --- the data: a town with a toolkit in each state that matters ---------------------------------
+
+
+@dataclass
+class World:
+    """Real objects, so ids in paths hit something, and one signed-in client per role."""
+
+    clients: dict[str, FlaskClient]
+    toolkits: dict[str, Toolkit]
+    slugs: list[str]
+    path_values: dict[str, list[str]] = field(default_factory=dict)
+
+
+ROLES = ("anonymous", "staff", "other_staff", "coach", "reviewer", "admin")
+
+
+def _signed_in(app: Flask, user) -> FlaskClient:  # noqa: ANN001
+    client = app.test_client()
+    response = client.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def _complete(town, cycle, action, user) -> Toolkit:  # noqa: ANN001
+    toolkit = make_toolkit(town, cycle, action, user)
+    fill_completely(toolkit, user, with_evidence=False)
+    for step_key in ("outreach", "engagement"):
+        add_evidence(
+            toolkit,
+            step_key,
+            data=PDF,
+            filename="flyer.pdf",
+            title="Bilingual flyer",
+            alt_text="",
+            people_consented=False,
+            user=user,
+        )
+    db.session.refresh(toolkit)
+    return toolkit
+
+
+@pytest.fixture
+def world(
+    app,
+    town,
+    other_town,
+    cycle,
+    catalog,
+    staff_user,
+    other_staff_user,
+    coach_user,
+    reviewer_user,
+    second_reviewer_user,
+    admin_user,
+    monkeypatch,
+) -> World:
+    # Packets are about their input here, not their PDF: a build is a constant small file.
+    monkeypatch.setattr(packet_cache, "build_pdf", lambda packet: PDF)
+    draft = _complete(town, cycle, catalog["3.4"], staff_user)
+    in_review = _complete(town, cycle, catalog["3.12"], staff_user)
+    review.submit(in_review, staff_user, "draft")
+    review.start_review(in_review, reviewer_user, "submitted")
+    changes = _complete(town, cycle, catalog["5.4"], staff_user)
+    review.submit(changes, staff_user, "draft")
+    review.start_review(changes, reviewer_user, "submitted")
+    review.add_comment(changes, "context", "Say who leads the work.", "town", reviewer_user)
+    review.add_change_request(changes, "context", "team", "Name each role.", reviewer_user)
+    review.decide(changes, "request_changes", reviewer_user, "in_review")
+    approved = _complete(town, cycle, catalog["5.7"], staff_user)
+    review.submit(approved, staff_user, "draft")
+    review.start_review(approved, reviewer_user, "submitted")
+    review.decide(approved, "approve", reviewer_user, "in_review")
+    certificate = issue_certificate(town, cycle, staff_user)
+    elsewhere = make_toolkit(other_town, cycle, catalog["3.4"], other_staff_user)
+    toolkits = {
+        "draft": draft,
+        "in_review": in_review,
+        "changes_requested": changes,
+        "approved": approved,
+        "other_town": elsewhere,
+    }
+    for toolkit in toolkits.values():
+        db.session.refresh(toolkit)
+    assert [t.state for t in toolkits.values()] == [
+        "draft",
+        "in_review",
+        "changes_requested",
+        "approved",
+        "draft",
+    ]
+    evidence = db.session.scalars(select(Evidence)).all()
+    ids = {str(t.id) for t in toolkits.values()}
+    ids |= {str(e.id) for e in evidence}
+    ids |= {str(r.id) for r in db.session.scalars(select(ChangeRequest))}
+    ids |= {str(c.id) for c in db.session.scalars(select(ReviewComment))}
+    step_keys = [row.step_key for row in draft.steps]
+    values = {
+        "int": sorted(ids) + ["0", "1", "2", "3"],
+        "slug": [town.slug, other_town.slug],
+        "serial": [certificate.serial, certificate.serial.lower()],
+        "step_key": step_keys,
+        "group_key": ["groups", "activities", "events", "changes"],
+        "sha256": [e.sha256 for e in evidence],
+        "name": [e.storage_name for e in evidence],
+        "filename": ["css/app.css", "js/app.js"],
+    }
+    users = {
+        "staff": staff_user,
+        "other_staff": other_staff_user,
+        "coach": coach_user,
+        "reviewer": reviewer_user,
+        "admin": admin_user,
+    }
+    clients = {"anonymous": app.test_client()}
+    clients.update({role: _signed_in(app, user) for role, user in users.items()})
+    yield World(clients, toolkits, [town.slug, other_town.slug], values)
+    packet_cache.wait_for_builds()
+
+
+# --- regression tests: the faults the probe found --------------------------------------------
+
+
+@pytest.mark.parametrize("mine", ["[]", "null", '"my answer"', "1e999999", "NaN", "[" * 5000])
+def test_a_conflict_post_whose_answers_are_not_an_object_is_refused_keeping_the_text(
+    as_user, staff_user, cycle, catalog, mine
+):
+    toolkit = make_toolkit(staff_user.municipality, cycle, catalog["3.4"], staff_user)
+    client = as_user(staff_user)
+    for choice in ("keep_mine", "merge", "keep_theirs"):
+        response = client.post(
+            f"/toolkits/{toolkit.id}/steps/context/conflict",
+            data={"mine": mine, "choice": choice, "their_version": "0"},
+        )
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert "Your version could not be read" in html
+        assert ("my answer" in html) == (mine == '"my answer"')
+    db.session.expire_all()
+    assert toolkit.step_answers("context").version == 0
+
+
+@pytest.mark.parametrize(
+    "mine",
+    [
+        '{"groups": 7}',
+        '{"groups": {"a": 1}}',
+        '{"groups": [1, "a", null, [2]]}',
+        '{"how_identified": {"a": [1e999999]}, "groups": "x"}',
+    ],
+)
+def test_a_conflict_post_with_answers_of_the_wrong_shape_does_not_crash(
+    as_user, staff_user, cycle, catalog, mine
+):
+    toolkit = make_toolkit(staff_user.municipality, cycle, catalog["3.4"], staff_user)
+    client = as_user(staff_user)
+    for choice in ("merge", "keep_mine", "keep_theirs"):
+        response = client.post(
+            f"/toolkits/{toolkit.id}/steps/affected_and_missing/conflict",
+            data={"mine": mine, "choice": choice, "their_version": "0"},
+        )
+        assert response.status_code in (200, 303, 409, 422), response.status_code
+
+
+@pytest.mark.parametrize("number", [TOO_BIG, JUST_TOO_BIG, "1" * 5000])
+def test_ids_in_paths_too_large_for_the_database_are_404(as_user, admin_user, number):
+    client = as_user(admin_user)
+    for path in (
+        f"/toolkits/{number}",
+        f"/toolkits/{number}/steps/context",
+        f"/evidence/{number}/download",
+        f"/review/toolkits/{number}",
+        f"/toolkits/1/revisions/{number}/evidence/{'0' * 64}",
+    ):
+        assert client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize("number", [TOO_BIG, JUST_TOO_BIG, "1e999999", "-1", "NaN"])
+def test_numbers_in_query_strings_too_large_for_the_database_are_ignored_or_refused(
+    world, number
+):
+    toolkit = world.toolkits["changes_requested"]
+    slug = world.slugs[0]
+    checks = {
+        "staff": [
+            f"/towns/{slug}?cycle={number}",
+            f"/towns/{slug}/packet?cycle={number}",
+            f"/towns/{slug}/packet/status?cycle={number}",
+            f"/towns/{slug}/packet/preview?cycle={number}",
+            f"/towns/{slug}/packet.pdf?cycle={number}",
+            f"/towns/{slug}/certificate?cycle={number}",
+        ],
+        "reviewer": [
+            f"/review/queue?town={number}",
+            f"/review/queue?category={number}",
+            f"/review/queue?age={number}",
+            f"/review/toolkits/{toolkit.id}?revision={number}",
+            f"/review/toolkits/{toolkit.id}/changes?since={number}",
+            f"/review/toolkits/{toolkit.id}/changes?to={number}&since={number}",
+        ],
+    }
+    for role, urls in checks.items():
+        for url in urls:
+            response = world.clients[role].get(url)
+            assert response.status_code < 500, url
+            response.close()
+
+
+@pytest.mark.parametrize("number", [TOO_BIG, JUST_TOO_BIG, "1e999999"])
+def test_posted_ids_too_large_for_the_database_are_refused(world, number):
+    staff, admin = world.clients["staff"], world.clients["admin"]
+    slug = world.slugs[0]
+    start = staff.post(f"/towns/{slug}/toolkits/new", data={"action_id": number, "confirmed": "y"})
+    assert start.status_code in (200, 422)
+    issue = staff.post(f"/towns/{slug}/certificate", data={"cycle": number})
+    assert issue.status_code < 500
+    toolkit = world.toolkits["in_review"]
+    assign = admin.post(f"/review/toolkits/{toolkit.id}/assign", data={"reviewer_id": number})
+    assert assign.status_code < 500
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "line\x0bbreak", "esc\x1b[31m"])
+def test_control_characters_in_a_review_comment_or_a_request_answer_are_refused(world, text):
+    toolkit = world.toolkits["changes_requested"]
+    request_id = db.session.scalar(select(ChangeRequest.id))
+    comments_before = db.session.query(ReviewComment).count()
+    comment = world.clients["admin"].post(
+        f"/review/toolkits/{toolkit.id}/comments",
+        data={"step_key": "context", "body": text, "visibility": "town"},
+    )
+    assert comment.status_code == 400
+    assert "invisible control characters" in comment.get_data(as_text=True)
+    assert db.session.query(ReviewComment).count() == comments_before
+    answer = world.clients["staff"].post(
+        f"/change-requests/{request_id}/respond", data={"response": text, "addressed": "y"}
+    )
+    assert answer.status_code == 400
+    db.session.expire_all()
+    assert text not in db.session.get(ChangeRequest, request_id).town_response
+
+
+def test_control_characters_in_a_field_name_or_the_query_are_refused(as_user, staff_user):
+    client = as_user(staff_user)
+    assert client.get(f"/towns/{staff_user.municipality.slug}?cycle=1%00").status_code == 400
+    assert client.get("/verify?serial=SCT%00").status_code == 400
+    assert client.post("/language", data={"lang\x00": "es"}).status_code == 400
+
+
+def test_tab_and_line_breaks_are_still_accepted(as_user, staff_user, cycle, catalog):
+    toolkit = make_toolkit(staff_user.municipality, cycle, catalog["3.4"], staff_user)
+    response = as_user(staff_user).post(
+        f"/toolkits/{toolkit.id}/steps/context",
+        data={"goals": "One\tTwo\r\nThree\nFour", "base_version": "0", "intent": "save"},
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert toolkit.step_answers("context").data["goals"] == "One\tTwo\nThree\nFour"
+
+
+@pytest.mark.parametrize(
+    "next_url", ["/%0D%0ASet-Cookie:x", "/%0ASet-Cookie:x", "/%0D", "/%09/evil.test"]
+)
+def test_sign_in_with_a_next_address_holding_line_breaks_goes_somewhere_safe(
+    client, staff_user, next_url
+):
+    response = client.post(
+        f"/sign-in?next={next_url}", data={"email": staff_user.email, "password": PASSWORD}
+    )
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert not re.search(r"[\x00-\x1f]", location)
+    assert "Set-Cookie" not in response.headers.get("Set-Cookie", "").split("=")[0]
+    assert urlsplit(location).netloc in ("", "localhost")
+
+
+# --- the fuzz test ------------------------------------------------------------------------------
+
+# Examples per rule and method for each role; the roles most routes refuse get fewer.
+EXAMPLES = {"anonymous": 2, "other_staff": 3, "coach": 3, "staff": 8, "reviewer": 6, "admin": 6}
+
+HOSTILE = [
+    "",
+    " ",
+    "0",
+    "-1",
+    "-0",
+    "1.5",
+    "0x10",
+    "1_000",
+    "١٢",
+    JUST_TOO_BIG,
+    str(-(2**31) - 1),
+    str(2**63),
+    TOO_BIG,
+    "1" * 400,
+    "1e999999",
+    "-1e999999",
+    "NaN",
+    "Infinity",
+    "[]",
+    "{}",
+    "null",
+    "true",
+    '{"a": 1}',
+    '{"goals": [null]}',
+    "[" * 3000,
+    '"x"',
+    "../",
+    "../../../../etc/passwd",
+    "..%2f..%2f",
+    "%00",
+    "\x00",
+    "a\x00b",
+    "\x7f",
+    "\r\n",
+    "/\r\nSet-Cookie: x=1",
+    "//evil.test/",
+    "https://evil.test/",
+    "javascript:alert(1)",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "%s%s%(x)s{0}",
+    "é",
+    "\u202e\ufeff",
+    "😀",
+    "﷽",
+]
+# Words the views compare against, so the fuzzer also walks the paths behind them.
+MEANINGFUL = [
+    "y",
+    "1",
+    "on",
+    "en",
+    "es",
+    "save",
+    "continue",
+    "add:groups",
+    "remove:groups:0",
+    "remove:",
+    "keep_mine",
+    "keep_theirs",
+    "merge",
+    "merged",
+    "approve",
+    "request_changes",
+    "not_approve",
+    "town",
+    "internal",
+    "draft",
+    "submitted",
+    "in_review",
+    "changes_requested",
+    "approved",
+    "accepted",
+    "needs_changes",
+    "context",
+    "team",
+    "groups",
+]
+# Each goes into every field a route reads at once, in one explicit example per value.
+SWEEP = [
+    TOO_BIG,
+    JUST_TOO_BIG,
+    "1e999999",
+    "-1",
+    "[]",
+    "null",
+    "/\r\nSet-Cookie: x=1",
+]
+HOSTILE_NAMES = ["", "\x00", "a" * 300, "groups-99999999999999999999-x", "groups-0-", "request-x"]
+
+SOURCE_NAMES = re.compile(
+    r"""(?:args|form|values|files)\s*(?:\.get(?:list)?\(|\[)\s*["']([^"']+)["']"""
+)
+FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.DOTALL)
+ACTION = re.compile(r"""\baction="([^"]*)\"""")
+NAME = re.compile(r"""\bname="([^"]+)\"""")
+ATTRIBUTE_URL = re.compile(r"""\b(?:href|hx-get|hx-post|action)="(/[^"]*)\"""")
+
+
+# Any character but control codes: those are refused before any view (HOSTILE has a few), and
+# a text with one in every field would never get further.
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=30)
+
+
+def _values(world: World, *, long: bool) -> st.SearchStrategy[str]:
+    """Hostile and meaningful values; ``long`` adds texts up to 20,000 characters (forms only:
+    addresses are cut at a few kilobytes by any server in front of the app)."""
+    ids = world.path_values["int"]
+    strategies = [
+        st.sampled_from(HOSTILE),
+        st.sampled_from(MEANINGFUL + ids + world.path_values["step_key"]),
+        st.integers(min_value=-(2**70), max_value=2**70).map(str),
+        TEXT,
+    ]
+    if long:
+        strategies.append(
+            st.builds(
+                lambda text, n: (text * n)[:20_000],
+                st.sampled_from(["a", "é ", "\n"]),
+                st.integers(1_000, 20_000),
+            )
+        )
+    return st.one_of(*strategies)
+
+
+def _path_value(world: World, rule: Rule, name: str) -> st.SearchStrategy[str]:
+    real = _real_path_values(world, rule, name)
+    # Mostly real values, so most requests reach the view and its form handling.
+    return st.one_of(st.sampled_from(real), st.sampled_from(real), st.sampled_from(HOSTILE), TEXT)
+
+
+def _path(rule: Rule, values: dict[str, str]) -> str:
+    """The rule's path with any text in its variables, percent-encoded (not built: not checked)."""
+
+    def fill(match: re.Match) -> str:
+        value = values[match.group("name")]
+        safe = "/" if match.group("converter") == "path" else ""
+        return quote(value, safe=safe) or "x"
+
+    return re.sub(r"<(?:(?P<converter>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>", fill, rule.rule)
+
+
+def _names_read_by_views(app: Flask) -> dict[str, set[str]]:
+    """For each endpoint, the request fields its module reads (``request.form.get("x")``)."""
+    names: dict[str, set[str]] = {}
+    for endpoint, view in app.view_functions.items():
+        module = sys.modules.get(inspect.unwrap(view).__module__)
+        try:
+            source = inspect.getsource(module) if module else ""
+        except (OSError, TypeError):
+            source = ""
+        names[endpoint] = set(SOURCE_NAMES.findall(source))
+    return names
+
+
+def _names_in_pages(app: Flask, world: World) -> dict[str, set[str]]:
+    """For each endpoint, the field names of the forms that post to it on the app's pages."""
+    adapter = app.url_map.bind("localhost")
+    names: dict[str, set[str]] = defaultdict(set)
+    for role in ("staff", "reviewer", "admin"):
+        client = world.clients[role]
+        to_visit = [f"/toolkits/{t.id}" for t in world.toolkits.values()]
+        to_visit += [f"/towns/{slug}" for slug in world.slugs] + ["/", "/review/queue", "/admin/"]
+        seen: set[str] = set()
+        while to_visit and len(seen) < 60:
+            url = to_visit.pop()
+            if url in seen or url.endswith((".pdf", "/download")) or "/static/" in url:
+                continue
+            seen.add(url)
+            response = client.get(url)
+            is_page = response.status_code == 200 and response.mimetype == "text/html"
+            html = response.get_data(as_text=True) if is_page else ""
+            response.close()
+            for attributes, body in FORM.findall(html):
+                action = ACTION.search(attributes)
+                path = urlsplit(action.group(1) if action else url).path
+                try:
+                    endpoint, _args = adapter.match(path, method="POST")
+                except (NotFound, MethodNotAllowed):
+                    continue
+                names[endpoint] |= set(NAME.findall(body))
+            to_visit += [u.replace("&amp;", "&") for u in ATTRIBUTE_URL.findall(html)]
+    return names
+
+
+def _request(client: FlaskClient, method: str, path: str, query, form, headers) -> str | None:  # noqa: ANN001
+    """None when the app answered below 500; else what went wrong."""
+    try:
+        response = client.open(
+            path,
+            method=method,
+            query_string=urlencode(query),
+            data=form if method == "POST" else None,
+            headers=headers,
+        )
+    except Exception as error:  # noqa: BLE001 - with TESTING, a crash is raised, not a 500
+        return f"{type(error).__name__}: {error}"[:500]
+    status = response.status_code
+    response.close()
+    return f"HTTP {status}" if status >= 500 else None
+
+
+def _form_with_files(form: MultiDict, file_value, file_name) -> MultiDict:  # noqa: ANN001
+    if file_value is None:
+        return form
+    form = MultiDict(form)
+    form.add("file", (io.BytesIO(file_value), file_name))
+    return form
+
+
+@dataclass
+class Route:
+    """One rule and method, as one role asks it, with the field names the route reads."""
+
+    rule: Rule
+    method: str
+    role: str
+    field_names: list[str]
+    refused: bool  # the role is turned away before the view reads anything
+
+
+def _real_path_values(world: World, rule: Rule, name: str) -> list[str]:
+    converter = type(rule._converters[name]).__name__  # noqa: SLF001
+    return world.path_values.get(name) or world.path_values[
+        "int" if "Integer" in converter else "step_key"
+    ]
+
+
+def _with_sweep(world: World, route: Route, test):  # noqa: ANN001, ANN202
+    """One explicit example per value of SWEEP, in every field the route reads at once.
+
+    Random draws seldom put the one bad value in the one field that breaks; these always do.
+    Each example takes the next real value of each path variable, so the toolkits in every
+    state are visited in turn.
+    """
+    for index, value in enumerate(SWEEP):
+        path_args = {
+            name: real[index % len(real)]
+            for name in route.rule.arguments
+            if (real := _real_path_values(world, route.rule, name))
+        }
+        fields = [(name, value) for name in route.field_names]
+        test = example(
+            path_args=path_args,
+            query=fields,
+            form=fields if route.method == "POST" else [],
+            file=None,
+            file_name="flyer.pdf",
+            htmx=index % 2 == 1,
+            autosave=False,
+        )(test)
+    return test
+
+
+def _fields(names: list[str], values: st.SearchStrategy[str]) -> st.SearchStrategy[list]:
+    """Name/value pairs: the names the route reads (each present or not, with one value or
+    several), or any names."""
+    known = st.fixed_dictionaries(
+        {},
+        optional={
+            name: st.one_of(values.map(lambda value: [value]), st.lists(values, max_size=3))
+            for name in names
+        },
+    ).map(lambda fields: [(name, value) for name, many in fields.items() for value in many])
+    some_name = st.one_of(st.sampled_from(names or ["q"]), st.sampled_from(HOSTILE_NAMES), TEXT)
+    return st.one_of(known, st.lists(st.tuples(some_name, values), max_size=8))
+
+
+def _fuzz(world: World, route: Route) -> str | None:
+    """Hypothesis on one route: None when no example got a 5xx, else what failed."""
+    rule, method, client = route.rule, route.method, world.clients[route.role]
+    names = route.field_names
+    files = (
+        st.one_of(st.none(), st.just(PDF), st.binary(max_size=64))
+        if "file" in names and method == "POST"
+        else st.none()
+    )
+
+    @settings(
+        max_examples=2 if route.refused else EXAMPLES[route.role],
+        deadline=None,
+        derandomize=True,
+        database=None,
+        # No shrinking: it would multiply the requests of a failing route; the failing input
+        # is reported as drawn.
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
+    @given(
+        path_args=st.fixed_dictionaries(
+            {name: _path_value(world, rule, name) for name in rule.arguments}
+        ),
+        query=_fields(names, _values(world, long=False)),
+        form=_fields(names, _values(world, long=True)) if method == "POST" else st.just([]),
+        file=files,
+        file_name=st.one_of(st.sampled_from(HOSTILE), st.just("flyer.pdf")),
+        htmx=st.booleans(),
+        autosave=st.booleans(),
+    )
+    def never_a_server_error(path_args, query, form, file, file_name, htmx, autosave):  # noqa: ANN001, ANN202
+        headers = {"HX-Request": "true"} if htmx else {}
+        if autosave:
+            headers["X-Autosave"] = "1"
+        path = _path(rule, path_args)
+        posted = _form_with_files(MultiDict(form), file, file_name)
+        problem = _request(client, method, path, query, posted, headers)
+        assert problem is None, f"{path} query={query!r:.300} form={form!r:.300}: {problem}"
+
+    test = never_a_server_error
+    if not route.refused:
+        test = _with_sweep(world, route, test)
+    try:
+        test()
+    except Exception as error:  # noqa: BLE001 - one failing example, or a group of them
+        return str(error)[:1500]
+    return None
+
+
+def _refused(world: World, rule: Rule, method: str, role: str) -> bool:
+    """Whether the role is sent away (sign in, 403) before the view reads anything.
+
+    Asked about no real object (id 0), so that a permitted role gets a 404 and changes nothing.
+    """
+    path = _path(rule, {name: "0" for name in rule.arguments})
+    response = world.clients[role].open(path, method=method)
+    response.close()
+    to_sign_in = response.status_code in (301, 302, 303) and "/sign-in" in response.location
+    return response.status_code in (401, 403) or (role == "anonymous" and to_sign_in)
+
+
+def test_no_route_answers_5xx_to_hostile_input(app, world):
+    names_by_view = _names_read_by_views(app)
+    names_by_page = _names_in_pages(app, world)
+    failures = []
+    for rule in app.url_map.iter_rules():
+        names = sorted(names_by_view.get(rule.endpoint, set()) | names_by_page[rule.endpoint])
+        for method in [m for m in ("GET", "POST") if m in rule.methods]:
+            for role in ROLES:
+                if rule.endpoint == "auth.sign_out" and role != "anonymous":
+                    continue  # it would end the session the rest of the test uses
+                refused = _refused(world, rule, method, role)
+                problem = _fuzz(world, Route(rule, method, role, names, refused))
+                if problem:
+                    failures.append(f"{method} {rule.rule} as {role}: {problem}")
+    assert not failures, "\n\n".join(failures)
