@@ -343,3 +343,67 @@ def test_town_page_explains_each_tier_in_words(as_user, staff_user, complete_too
         "needs 3 different actions with an approved toolkit: you have 0 approved, "
         "1 with reviewers, 0 in progress."
     ) in " ".join(html.split())
+
+
+def changes_requested(staff_user, reviewer_user, toolkit) -> ChangeRequest:
+    """The toolkit back with the town, one change request open."""
+    from sct_forms.review import services
+
+    services.submit(toolkit, staff_user, "draft")
+    services.start_review(toolkit, reviewer_user, "submitted")
+    request = services.add_change_request(toolkit, "context", "team", "Name roles.", reviewer_user)
+    services.decide(toolkit, "request_changes", reviewer_user, "in_review")
+    return request
+
+
+def test_a_made_up_expected_state_is_refused_with_a_message(
+    as_user, staff_user, complete_toolkit
+):
+    client = as_user(staff_user)
+    for value in ("bogus", "x" * 500, "submitted\u202e"):
+        response = submit(client, complete_toolkit, value)
+        assert response.status_code == 422, value
+        assert "This page is out of date. Reload it and try again." in response.get_data(
+            as_text=True
+        )
+    assert reload(complete_toolkit).state == "draft"
+
+
+def test_an_answer_over_5000_characters_is_refused_whole_and_kept_in_the_page(
+    as_user, staff_user, reviewer_user, complete_toolkit
+):
+    request = changes_requested(staff_user, reviewer_user, complete_toolkit)
+    text = "We changed it. " * 400  # 6000 characters
+    client = as_user(staff_user)
+    response = client.post(
+        f"/change-requests/{request.id}/respond", data={"response": text, "addressed": "y"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Use 5000 characters or fewer. You have 5999." in html
+    assert text.strip() + "</textarea>" in html
+    db.session.expire_all()
+    stored = db.session.get(ChangeRequest, request.id)
+    assert not stored.town_response and stored.status == "open"
+
+
+def test_a_control_character_in_an_answer_is_refused_and_never_stored(
+    as_user, staff_user, reviewer_user, complete_toolkit
+):
+    request = changes_requested(staff_user, reviewer_user, complete_toolkit)
+    client = as_user(staff_user)
+    for text in ("Done\x00", "Done\x1b[31m"):
+        response = client.post(
+            f"/change-requests/{request.id}/respond", data={"response": text, "addressed": "y"}
+        )
+        assert 400 <= response.status_code < 500, repr(text)
+    db.session.expire_all()
+    assert not db.session.get(ChangeRequest, request.id).town_response
+    answered = client.post(
+        f"/change-requests/{request.id}/respond",
+        data={"response": "Line one.\r\n\tLine two.", "addressed": "y", "back": "//evil.test/"},
+    )
+    assert answered.status_code == 303
+    assert answered.headers["Location"].startswith(f"/toolkits/{complete_toolkit.id}")
+    db.session.expire_all()
+    assert db.session.get(ChangeRequest, request.id).town_response == "Line one.\n\tLine two."

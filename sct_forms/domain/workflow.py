@@ -2,7 +2,8 @@
 
 States, the transitions between them, who may trigger each, and what each role may do in each
 state, all as data. Two labels per state: the program's internal word and the words the town
-sees, which say whose turn it is.
+sees, which say whose turn it is. Which reviewer may act (the one holding the toolkit) is the
+claim rule in ``domain.claims``, built on this table.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Flask
 
 from sct_forms.domain.toolkit_definition import Step
+from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
-from sct_forms.models import AuditEvent
+from sct_forms.models import AuditEvent, Toolkit, User
+from sct_forms.review.services import may_claim_action
 from sct_forms.toolkits.labels import internal_label
 from sct_forms.toolkits.presenters import question_labels
 
@@ -41,6 +43,7 @@ def event_sentence(event: AuditEvent) -> str:
         "toolkit.review_started": _("%(who)s started reviewing.", who=who),
         "toolkit.released": _("%(who)s put the toolkit back in the queue.", who=who),
         "toolkit.assigned": _("%(who)s assigned a reviewer.", who=who),
+        "toolkit.review_taken_over": _taken_over_sentence(who, details),
         "toolkit.changes_requested": _("%(who)s asked for changes.", who=who),
         "toolkit.approved": _("%(who)s approved the toolkit.", who=who),
         "toolkit.not_approved": _("%(who)s did not approve the toolkit.", who=who),
@@ -53,6 +56,50 @@ def event_sentence(event: AuditEvent) -> str:
         "change_request.closed": _("%(who)s closed a change request.", who=who),
     }
     return sentences.get(event.action, event.action)
+
+
+def _taken_over_sentence(who: str, details: dict) -> str:
+    previous_id = details.get("from_reviewer_id")
+    previous = db.session.get(User, previous_id) if previous_id else None
+    sentence = _(
+        "%(who)s took over the review from %(previous)s.",
+        who=who,
+        previous=previous.name if previous else _("another reviewer"),
+    )
+    if details.get("reason"):
+        sentence += " " + _("Reason: %(reason)s", reason=details["reason"])
+    return sentence
+
+
+# What the claim rule (domain.claims) allows, asked by the templates to show or hide buttons.
+def may_decide(user: User, toolkit: Toolkit) -> bool:
+    """Verdicts, change requests, closing them and the decision."""
+    return may_claim_action("decide", user, toolkit)
+
+
+def may_start_review(user: User, toolkit: Toolkit) -> bool:
+    return may_claim_action("start", user, toolkit)
+
+
+def may_pick_up(user: User, toolkit: Toolkit) -> bool:
+    """Assign to oneself a toolkit in review that nobody holds (an admin took the reviewer off)."""
+    return (
+        toolkit.assigned_reviewer_id is None
+        and may_claim_action("claim", user, toolkit)
+        and not may_claim_action("start", user, toolkit)
+    )
+
+
+def may_release(user: User, toolkit: Toolkit) -> bool:
+    return may_claim_action("release", user, toolkit)
+
+
+def may_reassign(user: User, toolkit: Toolkit) -> bool:
+    return may_claim_action("reassign", user, toolkit)
+
+
+def may_take_over(user: User, toolkit: Toolkit) -> bool:
+    return may_claim_action("take_over", user, toolkit)
 
 
 def question_label(path: str, step: Step, language: str) -> str:
@@ -75,4 +122,12 @@ def register(app: Flask) -> None:
         event_sentence=event_sentence,
         question_label=question_label,
         plain_value=plain_value,
+    )
+    app.jinja_env.globals.update(
+        may_decide=may_decide,
+        may_start_review=may_start_review,
+        may_pick_up=may_pick_up,
+        may_release=may_release,
+        may_reassign=may_reassign,
+        may_take_over=may_take_over,
     )

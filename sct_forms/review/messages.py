@@ -33,10 +33,32 @@ def workflow_message(code: str, params: dict) -> str:
         return _("Say what the town should change.")
     if code == "response_needed":
         return _("Say what you changed before marking the request as done.")
+    if code == "too_long":
+        return _(
+            "Use %(max)s characters or fewer. You have %(length)s.",
+            max=params["max"],
+            length=params["length"],
+        )
     if code == "bad_target":
         return _("Choose a question or a file of this step, or the whole step.")
     if code == "not_a_reviewer":
         return _("Choose an active reviewer.")
-    if code == "not_yours":
-        return _("Another reviewer has this toolkit. Ask them or an administrator.")
+    if code == "held":
+        return _(
+            "%(name)s is reviewing this toolkit, so only they can record verdicts, change "
+            "requests and the decision. Nothing was done. To work on it yourself, take the "
+            "review over on the review page.",
+            name=params.get("holder") or _("Another reviewer"),
+        )
+    if code == "not_held":
+        return _(
+            "Nobody is reviewing this toolkit yet. Nothing was done. Start reviewing it first."
+        )
+    if code == "yours":
+        return _("You are already reviewing this toolkit. Nothing was done.")
+    if code == "control_characters":
+        return _(
+            "The text contains invisible control characters, so it was not saved. They can come "
+            "with text pasted from another program. Remove them or paste as plain text."
+        )
     return _("This cannot be done now.")

@@ -82,8 +82,9 @@ def review_page_context(toolkit: Toolkit, frozen: Revision, language: str) -> di
         "steps": steps,
         "general_comments": [c for c in comments if c.step_key is None],
         "open_requests": [r for r in requests if r.status != "closed"],
-        "may_decide": lambda user: workflow.may(user.role, toolkit.state, "decide"),
+        # Verdicts, requests and decisions ask the claim rule (the global ``may_decide``).
         "may_comment": lambda user: workflow.may(user.role, toolkit.state, "comment"),
+        "held_since": queries.held_since([toolkit.id]).get(toolkit.id),
         "reviewers": queries.active_reviewers(),
         "timeline": queries.timeline(toolkit, for_town=False),
         "target_label": lambda step, target: _target_label(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sct_forms.extensions import db
 from sct_forms.models import Action, AuditEvent, Cycle, Municipality, Toolkit, User, utcnow
 
 QUEUE_STATES = ("submitted", "in_review")
+# "Waiting at least N days" beyond a century means nothing and would overflow the date arithmetic.
+MAX_AGE_DAYS = 36500
+# The events that give a toolkit its reviewer; the last one says since when they hold it.
+CLAIM_EVENTS = ("toolkit.review_started", "toolkit.assigned", "toolkit.review_taken_over")
 
 
 @dataclass
@@ -79,6 +83,7 @@ TOWN_VISIBLE_EVENTS = {
 # Saves and uploads are many and small; the history shows the steps of the workflow.
 HISTORY_EVENTS = TOWN_VISIBLE_EVENTS | {
     "toolkit.assigned",
+    "toolkit.review_taken_over",
     "toolkit.step_verdict",
     "toolkit.released",
 }
@@ -94,6 +99,22 @@ def timeline(toolkit: Toolkit, *, for_town: bool) -> list[AuditEvent]:
     if for_town:
         return [e for e in events if not (e.details or {}).get("internal")]
     return list(events)
+
+
+def held_since(toolkit_ids: list[int]) -> dict[int, datetime]:
+    """Since when each toolkit's reviewer holds it: its last claim, assignment or take-over."""
+    if not toolkit_ids:
+        return {}
+    rows = db.session.execute(
+        select(AuditEvent.object_id, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.object_type == "toolkit",
+            AuditEvent.object_id.in_([str(i) for i in toolkit_ids]),
+            AuditEvent.action.in_(CLAIM_EVENTS),
+        )
+        .group_by(AuditEvent.object_id)
+    )
+    return {int(object_id): at for object_id, at in rows}
 
 
 def open_request_counts(toolkit_ids: list[int]) -> dict[int, int]:

@@ -2,7 +2,9 @@
 
 Every transition names the state the person saw; if the toolkit has moved on (a stale page
 or a second click), nothing happens and the caller answers 409. State changes are
-compare-and-set updates, so two app servers cannot both apply one.
+compare-and-set updates, so two app servers cannot both apply one. Only the reviewer who
+holds a toolkit records verdicts, change requests and the decision (the rule is
+``domain.claims``); another reviewer may take the review over, openly.
 """
 
 from __future__ import annotations
@@ -12,13 +14,24 @@ from typing import Any
 from sqlalchemy import select, update
 
 from sct_forms import audit
-from sct_forms.domain import workflow
+from sct_forms.domain import claims, workflow
 from sct_forms.extensions import db
+from sct_forms.inputs import has_control_characters
 from sct_forms.models import ChangeRequest, ReviewComment, Revision, StepVerdict, Toolkit, User
 from sct_forms.models.types import utcnow
 from sct_forms.review.snapshots import snapshot_of
-from sct_forms.toolkits.services import definition_for, toolkit_completeness
+from sct_forms.toolkits.services import (
+    RequestAnswer,
+    apply_request_answer,
+    definition_for,
+    may_answer_requests,
+    request_answer_problem,
+    toolkit_completeness,
+)
 
+# Longest comment or change request, and longest reason; longer text is refused, never cut.
+TEXT_MAX_LENGTH = 5000
+REASON_MAX_LENGTH = 2000
 VERDICTS = ("meets", "needs_changes")
 VISIBILITIES = ("town", "internal")
 DECISIONS = {
@@ -36,8 +49,19 @@ class WorkflowError(Exception):
         self.code, self.status, self.params = code, status, params
 
 
-def _apply(toolkit: Toolkit, name: str, user: User, expected_state: str | None) -> tuple[str, str]:
-    """Move the toolkit through transition ``name``; returns (before, after)."""
+def _apply(
+    toolkit: Toolkit,
+    name: str,
+    user: User,
+    expected_state: str | None,
+    *,
+    same_holder: bool = False,
+) -> tuple[str, str]:
+    """Move the toolkit through transition ``name``; returns (before, after).
+
+    With ``same_holder`` the move also requires that nobody claimed or took over the toolkit
+    since the claim rule was asked.
+    """
     before = toolkit.state
     if expected_state is not None and expected_state != before:
         raise WorkflowError("stale", expected=expected_state, actual=before)
@@ -47,16 +71,65 @@ def _apply(toolkit: Toolkit, name: str, user: User, expected_state: str | None) 
         raise WorkflowError(
             "refused", 403 if refused.reason == "role" else 409, reason=refused.reason
         ) from refused
-    result = db.session.execute(
-        update(Toolkit)
-        .where(Toolkit.id == toolkit.id, Toolkit.state == before)
-        .values(state=transition.target)
-    )
+    conditions = [Toolkit.id == toolkit.id, Toolkit.state == before]
+    if same_holder:
+        conditions.append(_holder_is(toolkit.assigned_reviewer_id))
+    result = db.session.execute(update(Toolkit).where(*conditions).values(state=transition.target))
     if result.rowcount != 1:
         db.session.rollback()
         raise WorkflowError("stale", expected=before)
     db.session.refresh(toolkit)
     return before, transition.target
+
+
+def _not_stale(toolkit: Toolkit, expected_state: str | None) -> None:
+    """A page that shows an older state gets the stale answer before any other refusal."""
+    if expected_state is not None and expected_state != toolkit.state:
+        raise WorkflowError("stale", expected=expected_state, actual=toolkit.state)
+
+
+def _holder_is(holder_id: int | None):  # noqa: ANN202
+    if holder_id is None:
+        return Toolkit.assigned_reviewer_id.is_(None)
+    return Toolkit.assigned_reviewer_id == holder_id
+
+
+def _require_claim(action: str, toolkit: Toolkit, user: User) -> None:
+    """Ask the claim rule (domain.claims); refusals name the holder so the page can say who."""
+    reason = claims.refusal(action, claim_of(toolkit, user))
+    if reason is None:
+        return
+    if reason == "role":
+        raise WorkflowError("refused", 403, reason="role")
+    holder = toolkit.assigned_reviewer
+    raise WorkflowError(
+        "not_now" if reason == "state" else reason,
+        holder=holder.name if holder is not None else None,
+    )
+
+
+def claim_of(toolkit: Toolkit, user: User) -> claims.Claim:
+    return claims.Claim(
+        user_id=user.id,
+        role=user.role,
+        state=toolkit.state,
+        holder_id=toolkit.assigned_reviewer_id,
+    )
+
+
+def may_claim_action(action: str, user: User, toolkit: Toolkit) -> bool:
+    """The claim rule for templates and views: whether ``user`` may ``action`` ``toolkit`` now."""
+    return user.is_authenticated and claims.may(action, claim_of(toolkit, user))
+
+
+def _checked_text(text: str, limit: int) -> str:
+    """``text`` without surrounding blanks; refused when too long or holding control codes."""
+    text = text.strip()
+    if len(text) > limit:
+        raise WorkflowError("too_long", 422, max=limit, length=len(text))
+    if has_control_characters(text):
+        raise WorkflowError("control_characters", 422)
+    return text
 
 
 def _record(action: str, toolkit: Toolkit, user: User, before: str, after: str, **details) -> None:
@@ -155,23 +228,13 @@ def respond_to_request(
 ) -> None:
     """The town answers a change request and says whether it is dealt with."""
     _require_own_town(toolkit, user)
-    if not workflow.may(user.role, toolkit.state, "answer_requests") or request.status == "closed":
+    if not may_answer_requests(user, toolkit) or request.status == "closed":
         raise WorkflowError("not_now")
-    response = response.strip()
-    if addressed and not response:
-        raise WorkflowError("response_needed", 422)
-    request.town_response = response[:5000]
-    request.status = "addressed" if addressed else "open"
-    request.addressed_by_id = user.id if addressed else None
-    request.addressed_at = utcnow() if addressed else None
-    audit.record_toolkit_event(
-        "change_request.answered",
-        toolkit,
-        user,
-        request_id=request.id,
-        addressed=addressed,
-        revision=toolkit.revision_count,
-    )
+    answer = RequestAnswer(request_id=request.id, response=response.strip(), addressed=addressed)
+    problem = request_answer_problem(answer)
+    if problem is not None:
+        raise WorkflowError(problem.code, 422, **problem.params)
+    apply_request_answer(request, answer, toolkit, user)
     db.session.commit()
 
 
@@ -179,46 +242,94 @@ def respond_to_request(
 
 
 def start_review(toolkit: Toolkit, user: User, expected_state: str | None) -> None:
-    """A reviewer claims a submitted toolkit."""
-    before, after = _apply(toolkit, "start_review", user, expected_state)
+    """A reviewer claims a submitted toolkit nobody else holds, and starts reviewing it."""
+    _not_stale(toolkit, expected_state)
+    _require_claim("start", toolkit, user)
+    before, after = _apply(toolkit, "start_review", user, expected_state, same_holder=True)
     toolkit.assigned_reviewer_id = user.id
     _record("toolkit.review_started", toolkit, user, before, after, reviewer_id=user.id)
     db.session.commit()
 
 
 def release(toolkit: Toolkit, user: User, expected_state: str | None) -> None:
-    """Give a claimed toolkit back to the queue."""
-    if user.role == "reviewer" and toolkit.assigned_reviewer_id not in (None, user.id):
-        raise WorkflowError("not_yours", 403)
-    before, after = _apply(toolkit, "release", user, expected_state)
+    """Give a claimed toolkit back to the queue: its holder, or an admin."""
+    _not_stale(toolkit, expected_state)
+    _require_claim("release", toolkit, user)
+    before, after = _apply(toolkit, "release", user, expected_state, same_holder=True)
+    previous = toolkit.assigned_reviewer_id
     toolkit.assigned_reviewer_id = None
-    _record("toolkit.released", toolkit, user, before, after)
+    _record("toolkit.released", toolkit, user, before, after, from_reviewer_id=previous)
     db.session.commit()
 
 
 def assign(toolkit: Toolkit, reviewer: User | None, user: User) -> None:
-    """An admin (or a reviewer, to themself) assigns who reviews a toolkit."""
-    if toolkit.state not in ("submitted", "in_review"):
-        raise WorkflowError("not_now")
+    """An admin chooses who reviews a toolkit; a reviewer may take one nobody holds.
+
+    A reviewer assigning a toolkit another reviewer holds is refused: that is a take-over,
+    which is its own, explicit action.
+    """
+    if user.role == "admin":
+        _require_claim("reassign", toolkit, user)
+    else:
+        if reviewer is None or reviewer.id != user.id:
+            raise WorkflowError("refused", 403, reason="role")
+        _require_claim("claim", toolkit, user)
     if reviewer is not None and (reviewer.role != "reviewer" or not reviewer.active):
         raise WorkflowError("not_a_reviewer", 422)
-    if user.role != "admin" and (reviewer is None or reviewer.id != user.id):
-        raise WorkflowError("refused", 403, reason="role")
-    toolkit.assigned_reviewer_id = reviewer.id if reviewer else None
+    previous = toolkit.assigned_reviewer_id
+    _set_holder(toolkit, previous, reviewer.id if reviewer else None)
     audit.record_toolkit_event(
         "toolkit.assigned",
         toolkit,
         user,
         reviewer_id=toolkit.assigned_reviewer_id,
+        from_reviewer_id=previous,
         revision=toolkit.revision_count,
         internal=True,
     )
     db.session.commit()
 
 
+def take_over(
+    toolkit: Toolkit, user: User, expected_holder_id: int | None, reason: str = ""
+) -> None:
+    """A reviewer openly takes over the review another reviewer holds; nobody is emailed."""
+    _require_claim("take_over", toolkit, user)
+    reason = _checked_text(reason, REASON_MAX_LENGTH)
+    previous = toolkit.assigned_reviewer_id
+    if expected_holder_id is not None and expected_holder_id != previous:
+        raise WorkflowError("stale")
+    _set_holder(toolkit, previous, user.id)
+    audit.record_toolkit_event(
+        "toolkit.review_taken_over",
+        toolkit,
+        user,
+        from_reviewer_id=previous,
+        to_reviewer_id=user.id,
+        reason=reason or None,
+        state=toolkit.state,
+        revision=toolkit.revision_count,
+        internal=True,
+    )
+    db.session.commit()
+
+
+def _set_holder(toolkit: Toolkit, previous: int | None, holder_id: int | None) -> None:
+    """Compare-and-set: only if the holder and the state are still what the rule was asked on."""
+    result = db.session.execute(
+        update(Toolkit)
+        .where(Toolkit.id == toolkit.id, Toolkit.state == toolkit.state, _holder_is(previous))
+        .values(assigned_reviewer_id=holder_id)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise WorkflowError("stale")
+    db.session.refresh(toolkit)
+
+
 def _require_decider(toolkit: Toolkit, user: User) -> None:
-    if not workflow.may(user.role, toolkit.state, "decide"):
-        raise WorkflowError("refused", 403 if user.role != "reviewer" else 409, reason="state")
+    """Verdicts, change requests, closing them and the decision: the holder only."""
+    _require_claim("decide", toolkit, user)
 
 
 def set_verdict(toolkit: Toolkit, step_key: str, verdict: str, user: User) -> StepVerdict:
@@ -270,7 +381,7 @@ def add_comment(
 ) -> ReviewComment:
     if not workflow.may(user.role, toolkit.state, "comment"):
         raise WorkflowError("refused", 403, reason="state")
-    body = body.strip()
+    body = _checked_text(body, TEXT_MAX_LENGTH)
     if not body:
         raise WorkflowError("empty_comment", 422)
     if visibility not in VISIBILITIES:
@@ -282,7 +393,7 @@ def add_comment(
         revision_number=toolkit.revision_count,
         step_key=step_key or None,
         author_id=user.id,
-        body=body[:5000],
+        body=body,
         visibility=visibility,
     )
     db.session.add(comment)
@@ -306,7 +417,7 @@ def add_change_request(
     """Pin a change the town must make to a step, one of its questions or an evidence file."""
     _require_decider(toolkit, user)
     step = definition_for(toolkit).step(step_key)
-    body = body.strip()
+    body = _checked_text(body, TEXT_MAX_LENGTH)
     if not body:
         raise WorkflowError("empty_request", 422)
     target = (target or "").strip() or None
@@ -317,7 +428,7 @@ def add_change_request(
         revision_number=toolkit.revision_count,
         step_key=step_key,
         target=target,
-        body=body[:5000],
+        body=body,
         created_by_id=user.id,
     )
     db.session.add(request)
@@ -370,14 +481,15 @@ def decide(
     """Approve, request changes (at least one open request), or not approve (with a reason)."""
     if decision not in DECISIONS:
         raise WorkflowError("bad_decision", 422)
+    _not_stale(toolkit, expected_state)
     _require_decider(toolkit, user)
-    reason = reason.strip()
+    reason = _checked_text(reason, REASON_MAX_LENGTH)
     requests = open_requests(toolkit)
     if decision == "request_changes" and not any(r.status == "open" for r in requests):
         raise WorkflowError("no_requests", 422)
     if decision == "not_approve" and not reason:
         raise WorkflowError("reason_needed", 422)
-    before, after = _apply(toolkit, decision, user, expected_state)
+    before, after = _apply(toolkit, decision, user, expected_state, same_holder=True)
     if decision == "approve":
         # Approval settles whatever the reviewer had not closed one by one.
         for request in requests:

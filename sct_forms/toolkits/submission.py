@@ -1,17 +1,23 @@
-"""The town's side of the workflow: submit, withdraw, reopen, answer change requests."""
+"""The town's side of the workflow: submit, withdraw, reopen, answer change requests.
+
+Every POST goes through a form from ``review.forms``, so bad input is a 422 with a message.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sct_forms.access import roles_required, visible_or_404
+from sct_forms.auth.services import safe_next_url
 from sct_forms.errors import render_error
 from sct_forms.evidence.views import stored_file_attachment
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.models import ChangeRequest, Toolkit
 from sct_forms.review import services
+from sct_forms.review.forms import RespondForm, TransitionForm
 from sct_forms.review.messages import workflow_message
 from sct_forms.review.notifications import after_submission
 
@@ -24,17 +30,34 @@ def _refused(toolkit: Toolkit, error: services.WorkflowError):
     message = workflow_message(error.code, error.params)
     if error.status == 409:
         return render_error(409, message)
+    return _town_page(toolkit, message)
+
+
+def _town_page(toolkit: Toolkit, message: str):
     from sct_forms.toolkits.views import review_page
 
     return review_page(toolkit, error=message, status=422)
+
+
+def _invalid(toolkit: Toolkit, form: TransitionForm | RespondForm):
+    """The toolkit's page again, saying what was wrong (the first problem of the form)."""
+    message = next(e for field in form for e in field.errors)
+    return _town_page(toolkit, message)
+
+
+def _expected_state(form: TransitionForm) -> str | None:
+    return form.expected_state.data or None
 
 
 @bp.post("/toolkits/<int:toolkit_id>/submit")
 @roles_required("staff")
 def submit(toolkit_id: int):
     toolkit = visible_or_404(Toolkit, toolkit_id)
+    form = TransitionForm()
+    if not form.validate():
+        return _invalid(toolkit, form)
     try:
-        frozen = services.submit(toolkit, current_user, request.form.get("expected_state"))
+        frozen = services.submit(toolkit, current_user, _expected_state(form))
     except services.WorkflowError as error:
         return _refused(toolkit, error)
     after_submission(toolkit)
@@ -52,8 +75,11 @@ def submit(toolkit_id: int):
 @roles_required("staff")
 def withdraw(toolkit_id: int):
     toolkit = visible_or_404(Toolkit, toolkit_id)
+    form = TransitionForm()
+    if not form.validate():
+        return _invalid(toolkit, form)
     try:
-        services.withdraw(toolkit, current_user, request.form.get("expected_state"))
+        services.withdraw(toolkit, current_user, _expected_state(form))
     except services.WorkflowError as error:
         return _refused(toolkit, error)
     flash(_("The toolkit is withdrawn. You can reopen it later."), "info")
@@ -64,8 +90,11 @@ def withdraw(toolkit_id: int):
 @roles_required("staff")
 def reopen(toolkit_id: int):
     toolkit = visible_or_404(Toolkit, toolkit_id)
+    form = TransitionForm()
+    if not form.validate():
+        return _invalid(toolkit, form)
     try:
-        services.reopen(toolkit, current_user, request.form.get("expected_state"))
+        services.reopen(toolkit, current_user, _expected_state(form))
     except services.WorkflowError as error:
         return _refused(toolkit, error)
     return redirect(url_for("toolkits.review", toolkit_id=toolkit.id), 303)
@@ -76,24 +105,30 @@ def reopen(toolkit_id: int):
 def respond(request_id: int):
     change = db.session.get(ChangeRequest, request_id) or abort(404)
     toolkit = visible_or_404(Toolkit, change.toolkit_id)
+    form = RespondForm()
+    if not form.validate():
+        _show_typed_answer(change, form)
+        return _invalid(toolkit, form)
     try:
         services.respond_to_request(
-            change,
-            toolkit,
-            current_user,
-            request.form.get("response", ""),
-            addressed=request.form.get("addressed") == "y",
+            change, toolkit, current_user, form.response.data or "", addressed=form.addressed.data
         )
     except services.WorkflowError as error:
+        _show_typed_answer(change, form)
         return _refused(toolkit, error)
-    back = request.form.get("back") or url_for("toolkits.review", toolkit_id=toolkit.id)
-    from sct_forms.auth.services import safe_next_url
-
+    back = safe_next_url(form.back.data) if form.back.data else None
     return redirect(
-        (safe_next_url(back) or url_for("toolkits.review", toolkit_id=toolkit.id))
-        + f"#request-{change.id}",
-        303,
+        (back or url_for("toolkits.review", toolkit_id=toolkit.id)) + f"#request-{change.id}", 303
     )
+
+
+def _show_typed_answer(change: ChangeRequest, form: RespondForm) -> None:
+    """The refused page shows the answer as typed, so nobody has to type it again.
+
+    Set as if loaded from the database: the session sees no change, so the refused text can
+    never be flushed.
+    """
+    set_committed_value(change, "town_response", form.response.data or "")
 
 
 @bp.get("/toolkits/<int:toolkit_id>/revisions/<int:number>/evidence/<sha256>")

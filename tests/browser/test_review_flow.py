@@ -1,4 +1,4 @@
-"""The review loop in a real browser: submit, change requests, resubmit, changes, approve."""
+"""The review loop in a real browser: submit, change requests, resubmit, take over, approve."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
 
     staff_context, reviewer_context = new_context(browser), new_context(browser)
     town_side, review_side = staff_context.new_page(), reviewer_context.new_page()
+    colleague_context = new_context(browser)
+    colleague_side = colleague_context.new_page()
     try:
         # The town submits revision 1.
         sign_in(town_side, live_server, staff.email)
@@ -68,12 +70,12 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
             field_box = town_side.locator(f"#q-{field}-field")
             expect(field_box.locator(".request")).to_be_visible()
             town_side.locator(f"#q-{field}").fill(new_text)
-            town_side.get_by_role("button", name="Save draft").click()
-            expect(town_side.get_by_text("Your answers are saved.")).to_be_visible()
+            # The answer to the request is saved with the step, by the step's own button.
             request_box = town_side.locator(f"#q-{field}-field .request")
             request_box.get_by_label("What did you change?").fill("Updated the answer.")
             request_box.get_by_label("Done: this request is dealt with").check()
-            request_box.get_by_role("button", name="Save answer").click()
+            town_side.get_by_role("button", name="Save draft").click()
+            expect(town_side.get_by_text("Your answers are saved.")).to_be_visible()
             expect(town_side.locator(f"#q-{field}-field .request")).to_contain_text(
                 "Answered by the town"
             )
@@ -81,7 +83,7 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
         town_side.get_by_role("button", name="Send revision 2 to the reviewers").click()
         expect(town_side.locator("#toolkit-status")).to_have_text("With reviewers")
 
-        # The reviewer looks only at what changed, then approves.
+        # The reviewer looks only at what changed.
         review_side.goto(review_url)
         review_side.get_by_role("link", name="Changes since revision 1").click()
         changes = review_side.locator("main")
@@ -89,16 +91,47 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
         expect(changes).to_contain_text("Bilingual meeting on May 2")
         expect(changes).not_to_contain_text("What are the goals of the action?")
         assert_no_axe_violations(review_side, "changes view")
+
+        # The revision stays with that reviewer; a colleague sees who holds it and cannot
+        # decide, until they take the review over, openly and with a confirmation.
+        colleague = live_server.create_user("reviewer")
+        sign_in(colleague_side, live_server, colleague.email)
+        colleague_side.goto(review_url)
+        expect(colleague_side.locator("#claim-notice")).to_contain_text(
+            f"Reviewed by {reviewer.name} since"
+        )
+        for button in ("Start reviewing", "Record decision", "Add change request"):
+            expect(colleague_side.get_by_role("button", name=button)).to_have_count(0)
+        take_over = colleague_side.get_by_role("button", name="Take over this review")
+        take_over.click()
+        expect(colleague_side.locator("#take-over-confirm-error")).to_have_text(
+            "Tick the box to confirm you take over this review."
+        )
+        assert_no_axe_violations(colleague_side, "take-over not confirmed")
+        colleague_side.get_by_label(f"I take over this review from {reviewer.name}.").check()
+        colleague_side.locator("#take-over-reason").fill("Away this week.")
+        colleague_side.get_by_role("button", name="Take over this review").click()
+        expect(colleague_side.locator("#toolkit-reviewer")).to_have_text(colleague.name)
+
+        # The first reviewer now sees the colleague as the holder and has no decision controls.
         review_side.goto(review_url)
-        review_side.get_by_role("button", name="Start reviewing").click()
-        review_side.get_by_label("Approve: the toolkit meets the requirement").check()
-        review_side.get_by_role("button", name="Record decision").click()
+        expect(review_side.locator("#claim-notice")).to_contain_text(
+            f"Reviewed by {colleague.name} since"
+        )
+        expect(review_side.get_by_role("button", name="Start reviewing")).to_have_count(0)
+
+        # The colleague starts reviewing revision 2 and approves it.
+        colleague_side.get_by_role("button", name="Start reviewing").click()
+        colleague_side.get_by_label("Approve: the toolkit meets the requirement").check()
+        colleague_side.get_by_role("button", name="Record decision").click()
 
         town_side.goto(town_url)
         expect(town_side.locator("#tier-reached")).to_contain_text(
             "Level reached for the equity requirement: Bronze."
         )
-        assert "toolkit.approved" in live_server.audit_actions(toolkit_id)
+        actions = live_server.audit_actions(toolkit_id)
+        assert "toolkit.review_taken_over" in actions and "toolkit.approved" in actions
     finally:
         staff_context.close()
         reviewer_context.close()
+        colleague_context.close()
