@@ -75,6 +75,13 @@ def _refuse_control_characters():  # noqa: ANN202
     from sct_forms.errors import render_error
     from sct_forms.i18n import gettext as _
 
+    if request.headers.get("X-Autosave") == "1":
+        # The save status line shows this text; a 422 tells the script not to retry as it is.
+        message = _(
+            "Not saved: an answer holds an invisible control character, often pasted from "
+            "another program. Type that text again. Your text is kept in this browser."
+        )
+        return message, 422, {"Content-Type": "text/plain; charset=utf-8"}
     return render_error(
         400,
         _(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -31,6 +31,7 @@ from sct_forms.documents import packet_cache
 from sct_forms.documents.certificates import issue_certificate
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
+from sct_forms.inputs import MAX_INT, bounded_int
 from sct_forms.models import ChangeRequest, Evidence, ReviewComment, Toolkit
 from sct_forms.review import services as review
 from tests.conftest import PASSWORD
@@ -287,6 +288,31 @@ def test_control_characters_in_a_field_name_or_the_query_are_refused(as_user, st
     assert client.get(f"/towns/{staff_user.municipality.slug}?cycle=1%00").status_code == 400
     assert client.get("/verify?serial=SCT%00").status_code == 400
     assert client.post("/language", data={"lang\x00": "es"}).status_code == 400
+
+
+def test_an_autosave_with_a_control_character_says_why_it_was_not_saved(
+    as_user, staff_user, cycle, catalog
+):
+    toolkit = make_toolkit(staff_user.municipality, cycle, catalog["3.4"], staff_user)
+    response = as_user(staff_user).post(
+        f"/toolkits/{toolkit.id}/steps/context",
+        data={"goals": "pasted\x0ctext", "base_version": "0"},
+        headers={"X-Autosave": "1", "HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "invisible control character" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert toolkit.step_answers("context").version == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("0", 0), ("007", 7), (str(MAX_INT), MAX_INT)]
+    + [(text, None) for text in ("", " 5", "+5", "-1", "1_000", "١", "5.0", "1e3", JUST_TOO_BIG)],
+)
+def test_bounded_int_reads_only_small_ascii_whole_numbers(app, text, number):
+    with app.test_request_context(f"/?n={quote(text)}"):
+        assert request.args.get("n", type=bounded_int) == number
 
 
 def test_tab_and_line_breaks_are_still_accepted(as_user, staff_user, cycle, catalog):
