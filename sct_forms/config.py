@@ -85,6 +85,10 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "SESSION_IDLE_MINUTES": int,
     "SESSION_MAX_HOURS": int,
     "TRUSTED_PROXY_COUNT": int,
+    "PASSWORD_RESET_MINUTES": int,
+    "INVITATION_DAYS": int,
+    "PASSWORD_RESET_EMAILS_PER_HOUR": int,
+    "RECOVER_FILES_ON_START": bool,
 }
 
 

@@ -51,3 +51,22 @@ def test_environment_values_are_converted():
 )
 def test_database_url_uses_psycopg_3(given, expected):
     assert database_uri(given) == expected
+
+
+def test_account_link_and_recovery_settings_are_read_from_the_environment():
+    from sct_forms.config import from_environment
+
+    found = from_environment(
+        {
+            "PASSWORD_RESET_MINUTES": "30",
+            "INVITATION_DAYS": "3",
+            "PASSWORD_RESET_EMAILS_PER_HOUR": "2",
+            "RECOVER_FILES_ON_START": "false",
+        }
+    )
+    assert found == {
+        "PASSWORD_RESET_MINUTES": 30,
+        "INVITATION_DAYS": 3,
+        "PASSWORD_RESET_EMAILS_PER_HOUR": 2,
+        "RECOVER_FILES_ON_START": False,
+    }
