@@ -6,6 +6,8 @@
   const messages = readJson("js-messages");
   const SAVE_DELAY_MS = 1500;
   const RETRY_DELAYS_MS = [3000, 10000, 30000];
+  // Autosaved forms tell the unsaved-changes guard whether all their text reached the server.
+  const autosaved = new Map(); // form -> { saved(): boolean, saveNow(): Promise<boolean> }
 
   function readJson(id) {
     const node = document.getElementById(id);
@@ -137,7 +139,7 @@
       const pairs = serialise();
       if (same(pairs, lastSaved) && !(options && options.force)) return;
       keepInBrowser(pairs);
-      if (!navigator.onLine) { show(messages.offline); submitPending(); return; }
+      if (!navigator.onLine) { show(messages.offline); submitPending(); afterSave(); return; }
       inFlight = true;
       const body = new URLSearchParams(pairs);
       body.append("csrf_token", csrfToken());
@@ -150,11 +152,14 @@
         });
       } catch (e) {
         inFlight = false;
+        lastSaveOk = false;
         show(messages.offline);
         submitPending();
+        afterSave();
         return;
       }
       inFlight = false;
+      lastSaveOk = response.ok;
       const text = (await response.text()).trim();
       if (response.ok) {
         versionInput.value = response.headers.get("X-Step-Version") || versionInput.value;
@@ -180,7 +185,31 @@
         retry += 1;
       }
       submitPending();
+      afterSave();
     }
+
+    // For the unsaved-changes guard: saved means the last autosave succeeded with what the
+    // fields hold now; while a save is pending, on its way or failed, the text is not saved.
+    const waiting = [];
+    let lastSaveOk = true;
+    const answers = (pairs) => pairs.filter(([key]) => key !== "base_version");
+    const isSaved = () => !inFlight && same(answers(serialise()), answers(lastSaved));
+    function afterSave() {
+      if (!waiting.length || inFlight) return;
+      // Typed while the save was on its way: save the rest too before answering.
+      if (!isSaved() && lastSaveOk && !blocked && !submitted && navigator.onLine) { save(); return; }
+      waiting.splice(0).forEach((resolve) => resolve(isSaved()));
+    }
+    autosaved.set(form, {
+      saved: isSaved,
+      saveNow() {
+        if (isSaved() || blocked || submitted || !navigator.onLine) return Promise.resolve(isSaved());
+        return new Promise((resolve) => {
+          waiting.push(resolve);
+          if (!inFlight) { clearTimeout(timer); save({ force: true }); }
+        });
+      },
+    });
 
     function submitPending() {
       if (submitAfterSave === undefined) return;
@@ -315,7 +344,190 @@
     });
   }
 
+  // --- Unsaved-changes guard ---------------------------------------------------------------------
+  // A form that does not save itself and that the person changed holds text that leaving would
+  // lose. Following a link or posting another form asks first, in the page; the back button,
+  // closing the tab or typing an address get the browser's own question. Posting the changed
+  // form itself is not leaving. Forms marked data-no-guard (search, filters, language, sign-out)
+  // hold nothing to lose; autosaved forms count as changed until their last save succeeded.
+  const LEAVE_GRACE_MS = 3000;
+  const SAVE_WAIT_MS = 8000;
+  const NOT_TYPED = new Set(["hidden", "submit", "button", "reset", "image", "password"]);
+  const valuesAtLoad = new WeakMap();
+  let leaveAllowedUntil = 0;
+  let asking = false;
+
+  function currentValue(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked;
+    if (el.type === "file") return el.files ? el.files.length : 0;
+    if (el.tagName === "SELECT") return Array.from(el.selectedOptions, (o) => o.value).join("\n");
+    return el.value;
+  }
+  function rememberValues(root) {
+    if (!root || !root.querySelectorAll) return;
+    const fields = Array.from(root.querySelectorAll("input, textarea, select"));
+    if (root.matches && root.matches("input, textarea, select")) fields.push(root);
+    fields.forEach((el) => { if (!valuesAtLoad.has(el)) valuesAtLoad.set(el, currentValue(el)); });
+  }
+
+  const guarded = (form) => form.method !== "dialog" && !form.hasAttribute("data-no-guard")
+    && !form.hasAttribute("data-autosave");
+
+  function changedFields(form) {
+    return Array.from(form.elements).filter((el) => {
+      if (!el.name || el.disabled || NOT_TYPED.has(el.type) || el.tagName === "BUTTON") return false;
+      if (!valuesAtLoad.has(el)) valuesAtLoad.set(el, currentValue(el)); // added by a script
+      return currentValue(el) !== valuesAtLoad.get(el);
+    });
+  }
+  const changedForms = () => Array.from(document.forms)
+    .filter((f) => guarded(f) && changedFields(f).length);
+  const unsavedAutosaves = () => Array.from(autosaved.keys())
+    .filter((f) => document.contains(f) && !autosaved.get(f).saved());
+
+  function allowLeaving() { leaveAllowedUntil = Date.now() + LEAVE_GRACE_MS; }
+  const leavingAllowed = () => Date.now() < leaveAllowedUntil;
+
+  function fieldName(el) {
+    const set = (el.type === "radio" || el.type === "checkbox") && el.closest("fieldset");
+    const legend = set && set.querySelector("legend");
+    const label = legend || (el.labels && el.labels[0]);
+    const text = label ? label.textContent : el.getAttribute("aria-label") || el.name;
+    return text.replace(/\s+/g, " ").trim();
+  }
+
+  function leaveDialog() {
+    let dialog = document.getElementById("leave-dialog");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "leave-dialog";
+    dialog.className = "dialog leave-dialog";
+    dialog.setAttribute("aria-labelledby", "leave-dialog-title");
+    dialog.setAttribute("aria-describedby", "leave-dialog-text");
+    const title = document.createElement("h2");
+    title.id = "leave-dialog-title";
+    title.textContent = messages.leaveTitle;
+    const text = document.createElement("p");
+    text.id = "leave-dialog-text";
+    text.textContent = messages.leaveText;
+    const fields = document.createElement("div");
+    fields.className = "leave-fields";
+    const listTitle = document.createElement("p");
+    listTitle.id = "leave-dialog-fields";
+    listTitle.textContent = messages.leaveFields;
+    const list = document.createElement("ul");
+    list.setAttribute("aria-labelledby", listTitle.id);
+    fields.append(listTitle, list);
+    const actions = document.createElement("div");
+    actions.className = "form-actions";
+    [["stay", "button", messages.leaveStay], ["leave", "button-danger", messages.leaveGo]]
+      .forEach(([value, style, label]) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = style;
+        button.value = value;
+        button.textContent = label;
+        button.addEventListener("click", () => dialog.close(value));
+        actions.appendChild(button);
+      });
+    dialog.append(title, text, fields, actions);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function askBeforeLeaving(forms, trigger, leave) {
+    const dialog = leaveDialog();
+    const names = [];
+    forms.forEach((f) => changedFields(f).forEach((el) => {
+      const name = fieldName(el);
+      if (name && !names.includes(name)) names.push(name);
+    }));
+    const list = dialog.querySelector(".leave-fields ul");
+    list.replaceChildren(...names.slice(0, 6).map((name) => {
+      const item = document.createElement("li");
+      item.textContent = name;
+      return item;
+    }));
+    if (names.length > 6) {
+      const more = document.createElement("li");
+      more.textContent = messages.leaveMore;
+      list.appendChild(more);
+    }
+    list.parentElement.hidden = names.length === 0;
+    // Back to where the person was: the field they pressed Enter in, the link or the button.
+    const focused = document.activeElement;
+    const returnTo = focused && focused !== document.body ? focused : trigger;
+    dialog.returnValue = "";
+    dialog.onclose = () => {
+      asking = false;
+      if (dialog.returnValue === "leave") { allowLeaving(); leave(); return; }
+      if (returnTo && returnTo.focus) returnTo.focus();
+    };
+    asking = true;
+    dialog.showModal();
+    dialog.querySelector('button[value="stay"]').focus();
+  }
+
+  // Only autosaved text is waiting: save it now and go on once saved; ask if it cannot be saved.
+  async function leaveWhenSaved(forms, pending, trigger, leave) {
+    if (!forms.length) {
+      asking = true;
+      const gaveUp = new Promise((resolve) => setTimeout(() => resolve([false]), SAVE_WAIT_MS));
+      const results = await Promise.race([
+        Promise.all(pending.map((f) => autosaved.get(f).saveNow())), gaveUp]);
+      asking = false;
+      if (results.every(Boolean)) { allowLeaving(); leave(); return; }
+    }
+    askBeforeLeaving(forms.length ? forms : pending, trigger, leave);
+  }
+
+  function leavesPage(link) {
+    if ((link.target && link.target !== "_self") || link.hasAttribute("download")) return false;
+    const url = new URL(link.href, window.location.href);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return false;
+    const here = window.location;
+    const samePage = url.origin === here.origin && url.pathname === here.pathname
+      && url.search === here.search;
+    return !(samePage && link.href.includes("#")); // a place in this page (or "#"): not leaving
+  }
+
+  // Registered now, before the autosave's own submit listener, so a refused submit stops there.
+  // htmx and the sign-in dialog prevent their own submits before this runs: those stay in the page.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (event.defaultPrevented || form.method === "dialog" || leavingAllowed()) return;
+    if (asking) { event.preventDefault(); return; }
+    const others = changedForms().filter((f) => f !== form);
+    const pending = unsavedAutosaves().filter((f) => f !== form);
+    if (!others.length && !pending.length) { allowLeaving(); return; } // posting its own text
+    event.preventDefault();
+    const submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
+    leaveWhenSaved(others, pending, submitter, () => form.requestSubmit(submitter));
+  });
+
+  document.addEventListener("click", (event) => {
+    if (event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab
+    const link = event.target.closest && event.target.closest("a[href]");
+    if (!link || !leavesPage(link) || leavingAllowed()) return;
+    if (asking) { event.preventDefault(); return; }
+    const forms = changedForms();
+    const pending = unsavedAutosaves();
+    if (!forms.length && !pending.length) return;
+    event.preventDefault();
+    leaveWhenSaved(forms, pending, link, () => link.click());
+  });
+
+  window.addEventListener("beforeunload", (event) => {
+    if (leavingAllowed() || (!changedForms().length && !unsavedAutosaves().length)) return;
+    event.preventDefault();
+    event.returnValue = ""; // older browsers show the prompt only when this is set
+  });
+  window.addEventListener("pageshow", () => { leaveAllowedUntil = 0; });
+  document.addEventListener("htmx:load", (event) => rememberValues(event.detail.elt));
+
   document.addEventListener("DOMContentLoaded", () => {
+    rememberValues(document);
     const summary = document.getElementById("error-summary");
     if (summary) summary.focus();
     document.querySelectorAll("form[data-autosave]").forEach(setupAutosave);
