@@ -94,7 +94,7 @@ def test_done_without_saying_what_changed_keeps_the_request_open_and_says_why(
     response = as_user(staff_user).post(f"/toolkits/{toolkit.id}/steps/context", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Say what you changed, then tick" in html
+    assert "Say what you changed, then check" in html
     assert f'href="#response-{request_id}"' in html
     assert f'id="addressed-{request_id}" name="request-{request_id}-addressed" value="y" ' in html
     assert change_request().status == "open"

@@ -267,7 +267,7 @@ def test_the_holder_sees_the_decision_controls_and_no_take_over(
     as_user, toolkit, reviewer_user
 ):
     page = as_user(reviewer_user).get(f"/review/toolkits/{toolkit.id}").get_data(as_text=True)
-    assert "You are reviewing this toolkit since" in page
+    assert "You have been reviewing this toolkit since" in page
     for control in ("Record decision", "Save verdict", "Add change request", "Close this request"):
         assert control in page, control
     assert "Take over this review" not in page
@@ -326,7 +326,7 @@ def test_taking_over_needs_the_confirmation_and_keeps_the_reason_typed(
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Tick the box to confirm you take over this review." in html
+    assert "Check the box to confirm you take over this review." in html
     assert "Riley asked me to.</textarea>" in html
     assert reload(toolkit).assigned_reviewer_id == reviewer_user.id
 

@@ -163,8 +163,8 @@ def _fixed_messages() -> dict[str, str]:
         "no_title": _("Give the file a short title, like “Flyer in Spanish”."),
         "no_alt_text": _("Describe what the image shows, for people who cannot see it."),
         "no_consent": _(
-            "Confirm that people who can be recognised in the image agreed to its use. "
-            "If they did not, choose an image in which no one can be recognised."
+            "Confirm that people who can be recognized in the image agreed to its use. "
+            "If they did not, choose an image in which no one can be recognized."
         ),
         "bad_filename": _(
             "The file's name contains folder names. Choose the file again from your computer "

@@ -52,7 +52,7 @@ def problem_message(code: str, params: dict[str, Any], *, in_group: bool = False
     if code == "too_many_rows":
         return ngettext("Use at most %(num)s entry.", "Use at most %(num)s entries.", params["max"])
     if code == "response_needed":
-        return _("Say what you changed, then tick “Done”.")
+        return _("Say what you changed, then check “Done”.")
     if code == "evidence_missing":
         return ngettext(
             "Upload at least %(num)s file as evidence for this step.",

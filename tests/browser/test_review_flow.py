@@ -105,7 +105,7 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
         take_over = colleague_side.get_by_role("button", name="Take over this review")
         take_over.click()
         expect(colleague_side.locator("#take-over-confirm-error")).to_have_text(
-            "Tick the box to confirm you take over this review."
+            "Check the box to confirm you take over this review."
         )
         assert_no_axe_violations(colleague_side, "take-over not confirmed")
         colleague_side.get_by_label(f"I take over this review from {reviewer.name}.").check()
