@@ -179,6 +179,9 @@
       } else if (response.status === 409) {
         blocked = true;
         show(text);
+      } else if (response.status === 422) {
+        // Refused as it stands (an answer over its limit): keep the text; the next edit saves.
+        show(text);
       } else {
         show(messages.retrying);
         schedule(RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)]);
@@ -284,7 +287,7 @@
       pairs.forEach(([key, value]) => { (byName[key] = byName[key] || []).push(value); });
       // Keep the version the text was based on, so a newer save by someone else is detected.
       if (byName.base_version) versionInput.value = byName.base_version[0];
-      form.querySelectorAll("input, textarea, select").forEach((input) => {
+      Array.from(form.elements).forEach((input) => {
         if (!input.name || input.name === "csrf_token" || input.type === "hidden") return;
         const values = byName[input.name] || [];
         if (input.type === "checkbox" || input.type === "radio") input.checked = values.includes(input.value);
@@ -292,8 +295,10 @@
       });
     }
 
-    form.addEventListener("input", () => schedule());
-    form.addEventListener("change", () => schedule());
+    // Fields may belong to the form from outside it (form="..."), so listen on the document.
+    const ownField = (event) => event.target && event.target.form === form;
+    document.addEventListener("input", (event) => { if (ownField(event)) schedule(); });
+    document.addEventListener("change", (event) => { if (ownField(event)) schedule(); });
     form.addEventListener("click", (event) => {
       const button = event.target.closest("[data-remove-row]");
       if (!button) return;
