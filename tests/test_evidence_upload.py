@@ -261,3 +261,15 @@ def test_a_web_page_named_jpg_is_told_to_save_it_as_pdf_not_to_rename_it(
     assert response.status_code == 422
     assert "it is a web page" in html and "Save as PDF" in html
     assert "rename" not in html.lower()
+
+
+def test_a_file_missing_from_storage_gets_a_page_that_says_so_not_a_500(
+    app, as_user, staff_user, toolkit
+):
+    client = as_user(staff_user)
+    upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
+    evidence = db.session.query(Evidence).one()
+    storage.path_for(evidence.storage_name).unlink()
+    response = client.get(f"/evidence/{evidence.id}/download")
+    assert response.status_code == 404
+    assert "This file is missing from storage" in response.get_data(as_text=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, request, send_file, url_for
 from flask_login import current_user
 
 from sct_forms.access import roles_required, visible_or_404
+from sct_forms.errors import render_error
 from sct_forms.evidence import services, storage
 from sct_forms.evidence.messages import refused_message
+from sct_forms.i18n import gettext as _
 from sct_forms.models import Evidence
 from sct_forms.templating import render
 from sct_forms.toolkits import services as toolkit_services
@@ -60,8 +62,19 @@ def download(evidence_id: int):
 
 def stored_file_attachment(storage_name: str, mime_type: str, name: str, sha256: str):
     """An evidence file as a download that browsers never open or sniff in place."""
+    path = storage.path_for(storage_name)
+    if not path.is_file():
+        # The row outlived its file (a restore without files, a disk fault): say so, never a 500.
+        current_app.logger.error("evidence file missing from storage: %s", storage_name)
+        return render_error(
+            404,
+            _(
+                "This file is missing from storage. Tell the program: they can restore it "
+                "from a backup."
+            ),
+        )
     response = send_file(
-        storage.path_for(storage_name),
+        path,
         mimetype=mime_type,
         as_attachment=True,
         download_name=name,
