@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import re
 import sys
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import timedelta
+from html import unescape
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
@@ -22,11 +25,12 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Rule
 
+from sct_forms.auth import tokens
 from sct_forms.documents import packet_cache
 from sct_forms.documents.certificates import issue_certificate
 from sct_forms.evidence.services import add_evidence
@@ -35,7 +39,7 @@ from sct_forms.inputs import MAX_INT, bounded_int
 from sct_forms.models import ChangeRequest, Evidence, ReviewComment, Toolkit
 from sct_forms.review import services as review
 from tests.conftest import PASSWORD
-from tests.evidence.samples import pdf_bytes
+from tests.evidence.samples import jpeg_bytes, pdf_bytes
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
 PDF = pdf_bytes(1)
@@ -54,6 +58,18 @@ class World:
     toolkits: dict[str, Toolkit]
     slugs: list[str]
     path_values: dict[str, list[str]] = field(default_factory=dict)
+    # Each toolkit's (state, reviewer holding it) as built, put back before each route: posts
+    # that submit, withdraw, release or decide would otherwise leave later routes fewer states.
+    states: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+
+    def restore_states(self) -> None:
+        for toolkit_id, (state, holder) in self.states.items():
+            db.session.execute(
+                update(Toolkit)
+                .where(Toolkit.id == toolkit_id)
+                .values(state=state, assigned_reviewer_id=holder)
+            )
+        db.session.commit()
 
 
 ROLES = ("anonymous", "staff", "other_staff", "coach", "reviewer", "admin")
@@ -102,6 +118,16 @@ def world(
     # Packets are about their input here, not their PDF: a build is a constant small file.
     monkeypatch.setattr(packet_cache, "build_pdf", lambda packet: PDF)
     draft = _complete(town, cycle, catalog["3.4"], staff_user)
+    add_evidence(
+        draft,
+        "engagement",
+        data=jpeg_bytes(),
+        filename="workshop.jpg",
+        title="Workshop",
+        alt_text="Residents around a map",
+        people_consented=True,
+        user=staff_user,
+    )
     in_review = _complete(town, cycle, catalog["3.12"], staff_user)
     review.submit(in_review, staff_user, "draft")
     review.start_review(in_review, reviewer_user, "submitted")
@@ -134,19 +160,26 @@ def world(
         "draft",
     ]
     evidence = db.session.scalars(select(Evidence)).all()
-    ids = {str(t.id) for t in toolkits.values()}
-    ids |= {str(e.id) for e in evidence}
-    ids |= {str(r.id) for r in db.session.scalars(select(ChangeRequest))}
-    ids |= {str(c.id) for c in db.session.scalars(select(ReviewComment))}
+    by_name = {
+        "toolkit_id": [str(t.id) for t in toolkits.values()],
+        "evidence_id": [str(e.id) for e in evidence],
+        "request_id": [str(r.id) for r in db.session.scalars(select(ChangeRequest))],
+        "number": ["1", "2"],
+    }
+    # Any other id (a route added later) gets all of them.
+    ids = {str(c.id) for c in db.session.scalars(select(ReviewComment))}
+    ids = sorted(ids.union(*by_name.values()), key=int)
     step_keys = [row.step_key for row in draft.steps]
     values = {
-        "int": sorted(ids) + ["0", "1", "2", "3"],
+        **by_name,
+        "int": ids,
         "slug": [town.slug, other_town.slug],
         "serial": [certificate.serial, certificate.serial.lower()],
         "step_key": step_keys,
         "group_key": ["groups", "activities", "events", "changes"],
         "sha256": [e.sha256 for e in evidence],
-        "name": [e.storage_name for e in evidence],
+        "name": [e.storage_name for e in evidence]
+        + [e.print_storage_name for e in evidence if e.print_storage_name],
         "filename": ["css/app.css", "js/app.js"],
     }
     users = {
@@ -158,7 +191,14 @@ def world(
     }
     clients = {"anonymous": app.test_client()}
     clients.update({role: _signed_in(app, user) for role, user in users.items()})
-    yield World(clients, toolkits, [town.slug, other_town.slug], values)
+    # Emailed links (password reset, invitation), for a user none of the clients is.
+    values["token"] = [
+        tokens.issue(second_reviewer_user, purpose, timedelta(days=1))
+        for purpose in ("reset", "invite")
+    ]
+    db.session.commit()
+    states = {t.id: (t.state, t.assigned_reviewer_id) for t in toolkits.values()}
+    yield World(clients, toolkits, [town.slug, other_town.slug], values, states)
     packet_cache.wait_for_builds()
 
 
@@ -451,7 +491,13 @@ SOURCE_NAMES = re.compile(
 FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.DOTALL)
 ACTION = re.compile(r"""\baction="([^"]*)\"""")
 NAME = re.compile(r"""\bname="([^"]+)\"""")
-ATTRIBUTE_URL = re.compile(r"""\b(?:href|hx-get|hx-post|action)="(/[^"]*)\"""")
+VALUE = re.compile(r"""\bvalue="([^"]*)\"""")
+FIELD_TAG = re.compile(r"<(?:input|button|textarea)\b[^>]*>")
+SELECT = re.compile(r"""<select\b[^>]*\bname="([^"]+)"[^>]*>(.*?)</select>""", re.DOTALL)
+OPTION_VALUE = re.compile(r"""<option\b[^>]*\bvalue="([^"]*)\"""")
+HX_TAG = re.compile(r"""(<[a-z]+\b[^>]*?\bhx-(post|get)="([^"]*)"[^>]*>)""")
+HX_VALS = re.compile(r"""\bhx-vals='([^']*)'""")
+ATTRIBUTE_URL = re.compile(r"""\b(?:href|src|hx-get|hx-post|action)="(/[^"]*)\"""")
 
 
 # Any character but control codes: those are refused before any view (HOSTILE has a few), and
@@ -510,38 +556,91 @@ def _names_read_by_views(app: Flask) -> dict[str, set[str]]:
     return names
 
 
-def _names_in_pages(app: Flask, world: World) -> dict[str, set[str]]:
-    """For each endpoint, the field names of the forms that post to it on the app's pages."""
+@dataclass
+class Seen:
+    """One address of an endpoint that the app's pages link to or send a form to."""
+
+    args: dict[str, str]  # its path values (ids that go together)
+    fields: dict[str, set[str]]  # the fields of the forms sent there, with the values offered
+
+
+def _harvest_pages(app: Flask, world: World) -> dict[str, list[Seen]]:
+    """For each endpoint, the addresses and forms the pages show (visited from each signed-in
+    role's start pages, a few pages per endpoint), so the fuzzer gets past the first checks."""
     adapter = app.url_map.bind("localhost")
-    names: dict[str, set[str]] = defaultdict(set)
+    harvest: dict[str, list[Seen]] = defaultdict(list)
+
+    def seen_at(url: str, method: str) -> tuple[str, Seen] | None:
+        try:
+            endpoint, args = adapter.match(urlsplit(url).path, method=method)
+        except (NotFound, MethodNotAllowed):
+            return None
+        args = {name: str(value) for name, value in args.items()}
+        for known in harvest[endpoint]:
+            if known.args == args:
+                return endpoint, known
+        harvest[endpoint].append(Seen(args, defaultdict(set)))
+        return endpoint, harvest[endpoint][-1]
+
+    def add(target: tuple[str, Seen] | None, pairs: list[tuple[str, str]]) -> None:
+        if target is not None:
+            for name, value in pairs:
+                target[1].fields[name].add(value)
+
     for role in ("staff", "reviewer", "admin"):
         client = world.clients[role]
-        to_visit = [f"/toolkits/{t.id}" for t in world.toolkits.values()]
+        to_visit = deque(f"/toolkits/{t.id}" for t in world.toolkits.values())
+        to_visit += [f"/toolkits/{t.id}/packet/preview" for t in world.toolkits.values()]
         to_visit += [f"/towns/{slug}" for slug in world.slugs] + ["/", "/review/queue", "/admin/"]
-        seen: set[str] = set()
-        while to_visit and len(seen) < 60:
-            url = to_visit.pop()
-            if url in seen or url.endswith((".pdf", "/download")) or "/static/" in url:
+        visited: set[str] = set()
+        visits: dict[str, int] = defaultdict(int)
+        while to_visit:
+            url = to_visit.popleft()
+            page = seen_at(url, "GET")
+            if url in visited or page is None or visits[page[0]] >= 3:
                 continue
-            seen.add(url)
+            visited.add(url)
+            visits[page[0]] += 1
             response = client.get(url)
             is_page = response.status_code == 200 and response.mimetype == "text/html"
             html = response.get_data(as_text=True) if is_page else ""
             response.close()
             for attributes, body in FORM.findall(html):
                 action = ACTION.search(attributes)
-                path = urlsplit(action.group(1) if action else url).path
-                try:
-                    endpoint, _args = adapter.match(path, method="POST")
-                except (NotFound, MethodNotAllowed):
-                    continue
-                names[endpoint] |= set(NAME.findall(body))
-            to_visit += [u.replace("&amp;", "&") for u in ATTRIBUTE_URL.findall(html)]
-    return names
+                method = "GET" if re.search(r'method="get"', attributes, re.I) else "POST"
+                add(seen_at(unescape(action.group(1)) if action else url, method),
+                    _offered_values(body))
+            for tag, method, target_url in HX_TAG.findall(html):
+                add(seen_at(unescape(target_url), method.upper()),
+                    _offered_values(tag) + _hx_values(tag))
+            to_visit += [unescape(u) for u in ATTRIBUTE_URL.findall(html)]
+    return harvest
 
 
-def _request(client: FlaskClient, method: str, path: str, query, form, headers) -> str | None:  # noqa: ANN001
-    """None when the app answered below 500; else what went wrong."""
+def _hx_values(tag: str) -> list[tuple[str, str]]:
+    """The extra values an htmx element sends (its ``hx-vals`` JSON)."""
+    found = HX_VALS.search(tag)
+    try:
+        extra = json.loads(unescape(found.group(1))) if found else {}
+    except ValueError:
+        return []
+    return [(str(name), str(value)) for name, value in extra.items()]
+
+
+def _offered_values(form_html: str) -> list[tuple[str, str]]:
+    """(name, value) of a form's inputs, buttons, text areas and select options."""
+    pairs = []
+    for tag in FIELD_TAG.findall(form_html):
+        if name := NAME.search(tag):
+            value = VALUE.search(tag)
+            pairs.append((unescape(name.group(1)), unescape(value.group(1)) if value else ""))
+    for name, options in SELECT.findall(form_html):
+        pairs += [(unescape(name), unescape(value)) for value in OPTION_VALUE.findall(options)]
+    return pairs
+
+
+def _request(client: FlaskClient, method: str, path: str, query, form, headers) -> int | str:  # noqa: ANN001
+    """The status when the app answered below 500; else what went wrong."""
     try:
         response = client.open(
             path,
@@ -554,7 +653,7 @@ def _request(client: FlaskClient, method: str, path: str, query, form, headers) 
         return f"{type(error).__name__}: {error}"[:500]
     status = response.status_code
     response.close()
-    return f"HTTP {status}" if status >= 500 else None
+    return f"HTTP {status}" if status >= 500 else status
 
 
 def _form_with_files(form: MultiDict, file_value, file_name) -> MultiDict:  # noqa: ANN001
@@ -574,6 +673,8 @@ class Route:
     role: str
     field_names: list[str]
     refused: bool  # the role is turned away before the view reads anything
+    seen: list[Seen]  # the route's addresses and forms on the app's own pages
+    statuses: set[int] = field(default_factory=set)  # what the app answered
 
 
 def _real_path_values(world: World, rule: Rule, name: str) -> list[str]:
@@ -587,8 +688,8 @@ def _with_sweep(world: World, route: Route, test):  # noqa: ANN001, ANN202
     """One explicit example per value of SWEEP, in every field the route reads at once.
 
     Random draws seldom put the one bad value in the one field that breaks; these always do.
-    Each example takes the next real value of each path variable, so the toolkits in every
-    state are visited in turn.
+    Each example takes the next address of the route the app's pages show (else the next real
+    value of each path variable), so the toolkits in every state are visited in turn.
     """
     for index, value in enumerate(SWEEP):
         path_args = {
@@ -596,31 +697,68 @@ def _with_sweep(world: World, route: Route, test):  # noqa: ANN001, ANN202
             for name in route.rule.arguments
             if (real := _real_path_values(world, route.rule, name))
         }
+        if route.seen:
+            path_args = route.seen[index % len(route.seen)].args
         fields = [(name, value) for name in route.field_names]
+        parts = (path_args, fields, fields if route.method == "POST" else [])
         test = example(
-            path_args=path_args,
-            query=fields,
-            form=fields if route.method == "POST" else [],
-            file=None,
-            file_name="flyer.pdf",
-            htmx=index % 2 == 1,
-            autosave=False,
+            parts=parts, file=None, file_name="flyer.pdf", htmx=index % 2 == 1, autosave=False
         )(test)
     return test
 
 
-def _fields(names: list[str], values: st.SearchStrategy[str]) -> st.SearchStrategy[list]:
-    """Name/value pairs: the names the route reads (each present or not, with one value or
-    several), or any names."""
+def _request_parts(world: World, route: Route) -> st.SearchStrategy[tuple]:
+    """(path values, query, form): mostly an address and its form as the app's pages show
+    them, with hostile values; else any path values and the fields of all its forms."""
+    names, post = route.field_names, route.method == "POST"
+    query_values, form_values = _values(world, long=False), _values(world, long=True)
+
+    def parts(args: st.SearchStrategy[dict], offered: dict[str, set[str]]):  # noqa: ANN202
+        query = _fields(names, offered, query_values)
+        form = _fields(names, offered, form_values) if post else st.just([])
+        return st.tuples(args, query, form)
+
+    union: dict[str, set[str]] = defaultdict(set)
+    for seen in route.seen:
+        for name, offered in seen.fields.items():
+            union[name] |= offered
+    any_args = st.fixed_dictionaries(
+        {name: _path_value(world, route.rule, name) for name in route.rule.arguments}
+    )
+    anywhere = parts(any_args, union)
+    if not route.seen:
+        return anywhere
+    as_seen = st.sampled_from(route.seen).flatmap(
+        lambda seen: parts(st.just(seen.args), seen.fields)
+    )
+    return st.one_of(as_seen, as_seen, anywhere)
+
+
+def _fields(
+    names: list[str], offered: dict[str, set[str]], values: st.SearchStrategy[str]
+) -> st.SearchStrategy[list]:
+    """Name/value pairs as a browser would send them, with hostile values.
+
+    The fields of the route's forms are always sent (as a browser does), mostly with a value the
+    page offers; the other names the route reads may be sent; or any names at all.
+    """
+
+    def value_of(name: str) -> st.SearchStrategy[str]:
+        choices = sorted(offered.get(name, ()))
+        if not choices:
+            return values
+        return st.one_of(st.sampled_from(choices), st.sampled_from(choices), values)
+
+    def one_or_more(name: str) -> st.SearchStrategy[list[str]]:
+        single = value_of(name).map(lambda value: [value])
+        return st.one_of(single, st.lists(value_of(name), max_size=3))
+
     known = st.fixed_dictionaries(
-        {},
-        optional={
-            name: st.one_of(values.map(lambda value: [value]), st.lists(values, max_size=3))
-            for name in names
-        },
+        {name: one_or_more(name) for name in names if name in offered},
+        optional={name: one_or_more(name) for name in names if name not in offered},
     ).map(lambda fields: [(name, value) for name, many in fields.items() for value in many])
     some_name = st.one_of(st.sampled_from(names or ["q"]), st.sampled_from(HOSTILE_NAMES), TEXT)
-    return st.one_of(known, st.lists(st.tuples(some_name, values), max_size=8))
+    return st.one_of(known, known, st.lists(st.tuples(some_name, values), max_size=8))
 
 
 def _fuzz(world: World, route: Route) -> str | None:
@@ -648,24 +786,22 @@ def _fuzz(world: World, route: Route) -> str | None:
         ],
     )
     @given(
-        path_args=st.fixed_dictionaries(
-            {name: _path_value(world, rule, name) for name in rule.arguments}
-        ),
-        query=_fields(names, _values(world, long=False)),
-        form=_fields(names, _values(world, long=True)) if method == "POST" else st.just([]),
+        parts=_request_parts(world, route),
         file=files,
         file_name=st.one_of(st.sampled_from(HOSTILE), st.just("flyer.pdf")),
         htmx=st.booleans(),
         autosave=st.booleans(),
     )
-    def never_a_server_error(path_args, query, form, file, file_name, htmx, autosave):  # noqa: ANN001, ANN202
+    def never_a_server_error(parts, file, file_name, htmx, autosave):  # noqa: ANN001, ANN202
+        path_args, query, form = parts
         headers = {"HX-Request": "true"} if htmx else {}
         if autosave:
             headers["X-Autosave"] = "1"
         path = _path(rule, path_args)
         posted = _form_with_files(MultiDict(form), file, file_name)
-        problem = _request(client, method, path, query, posted, headers)
-        assert problem is None, f"{path} query={query!r:.300} form={form!r:.300}: {problem}"
+        answer = _request(client, method, path, query, posted, headers)
+        assert isinstance(answer, int), f"{path} query={query!r:.300} form={form!r:.300}: {answer}"
+        route.statuses.add(answer)
 
     test = never_a_server_error
     if not route.refused:
@@ -691,16 +827,28 @@ def _refused(world: World, rule: Rule, method: str, role: str) -> bool:
 
 def test_no_route_answers_5xx_to_hostile_input(app, world):
     names_by_view = _names_read_by_views(app)
-    names_by_page = _names_in_pages(app, world)
+    pages = _harvest_pages(app, world)
     failures = []
+    answered: dict[str, set[int]] = defaultdict(set)
     for rule in app.url_map.iter_rules():
-        names = sorted(names_by_view.get(rule.endpoint, set()) | names_by_page[rule.endpoint])
+        seen = pages[rule.endpoint]
+        names = set(names_by_view.get(rule.endpoint, set()))
+        names = sorted(names.union(*(address.fields for address in seen)))
         for method in [m for m in ("GET", "POST") if m in rule.methods]:
             for role in ROLES:
                 if rule.endpoint == "auth.sign_out" and role != "anonymous":
                     continue  # it would end the session the rest of the test uses
+                world.restore_states()
                 refused = _refused(world, rule, method, role)
-                problem = _fuzz(world, Route(rule, method, role, names, refused))
+                route = Route(rule, method, role, names, refused, seen)
+                problem = _fuzz(world, route)
                 if problem:
                     failures.append(f"{method} {rule.rule} as {role}: {problem}")
+                if role != "anonymous":  # its answer is mostly the way to the sign-in page
+                    answered[f"{method} {rule.endpoint}"] |= route.statuses
     assert not failures, "\n\n".join(failures)
+    # The fuzzing reached the views: each route answered something else than a refusal or a
+    # 404 at least once (else its real ids or names are no longer what the test supplies).
+    refusals = {400, 401, 403, 404, 405}
+    unreached = sorted(key for key, statuses in answered.items() if statuses <= refusals)
+    assert unreached == [], unreached
