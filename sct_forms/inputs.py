@@ -8,9 +8,13 @@ that cannot exist) or a 400 (a value no one types), before any view runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter, Map
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_INT = 2**31 - 1  # the largest value of a PostgreSQL ``integer``, the type of every id
 
@@ -69,19 +73,26 @@ def _has_control_characters_in_request() -> bool:
     return False
 
 
+def cleans_its_own_text(view: F) -> F:
+    """Mark a view whose text is cleaned of control characters where it is read.
+
+    Long answers are often pasted from Word or a PDF, which bring form feeds and vertical tabs;
+    refusing the whole save for an invisible character would lose what was typed, so these
+    views turn such characters into line breaks or drop them instead (domain.answers.clean_text).
+    """
+    view.cleans_control_characters = True  # type: ignore[attr-defined]
+    return view
+
+
 def _refuse_control_characters():  # noqa: ANN202
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "cleans_control_characters", False):
+        return None
     if not _has_control_characters_in_request():
         return None
     from sct_forms.errors import render_error
     from sct_forms.i18n import gettext as _
 
-    if request.headers.get("X-Autosave") == "1":
-        # The save status line shows this text; a 422 tells the script not to retry as it is.
-        message = _(
-            "Not saved: an answer holds an invisible control character, often pasted from "
-            "another program. Type that text again. Your text is kept in this browser."
-        )
-        return message, 422, {"Content-Type": "text/plain; charset=utf-8"}
     return render_error(
         400,
         _(

@@ -285,19 +285,25 @@ def refusing_problems(
 # --- normalising form posts ----------------------------------------------------------------------
 
 
-def _clean(value: Any) -> str:
+# Page and line breaks that Word and PDF readers put into copied text become line breaks; the
+# other control characters (PostgreSQL cannot store NUL at all) are dropped: no one types them.
+_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: Any) -> str:
+    """Typed or pasted text as stored: line breaks as \\n, no control characters, trimmed."""
     if value is None:
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    # PostgreSQL cannot store NUL in text or JSON, and no one types it on purpose.
-    return text.replace("\x00", "").strip()
+    return _CONTROLS.sub("", _BREAKS.sub("\n", str(value))).strip()
+
 
 
 def _read(question: Question, form: FormLike, name: str) -> str | list[str]:
     if question.type == "multi_choice":
-        chosen = [_clean(item) for item in form.getlist(name)]
+        chosen = [clean_text(item) for item in form.getlist(name)]
         return list(dict.fromkeys(item for item in chosen if item))
-    return _clean(form.get(name))
+    return clean_text(form.get(name))
 
 
 def _read_group(question: Question, form: FormLike) -> list[dict[str, Any]]:

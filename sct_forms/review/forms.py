@@ -125,7 +125,9 @@ class TakeOverForm(ButtonForm):
     )
     confirm = BooleanField(
         _l("I take over this review."),
-        validators=[DataRequired(message=_l("Check the box to confirm you take over this review."))],
+        validators=[
+            DataRequired(message=_l("Check the box to confirm you take over this review."))
+        ],
     )
     reason = _text(_l("Why (optional)"), REASON_MAX_LENGTH)
     ANCHORS: ClassVar[dict[str, str]] = {

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from sct_forms.access import municipality_or_404, roles_required, visible_or_404
 from sct_forms.auth.resume import resumable
 from sct_forms.domain.answers import (
+    clean_text,
     normalise_step_answers,
     validate_step_answers,
     validate_value,
@@ -21,6 +22,7 @@ from sct_forms.domain.answers import (
 from sct_forms.errors import record_refusal
 from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
+from sct_forms.inputs import cleans_its_own_text
 from sct_forms.models import Toolkit
 from sct_forms.reference_data import current_cycle
 from sct_forms.templating import render
@@ -126,6 +128,7 @@ def step(toolkit_id: int, step_key: str):
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>")
+@cleans_its_own_text
 @roles_required("staff")
 @csrf.exempt  # checked below, so an expired token keeps what was typed instead of losing it
 def save_step(toolkit_id: int, step_key: str):
@@ -268,11 +271,10 @@ def posted_request_answers(toolkit, step_def, posted: MultiDict) -> list[service
         name = f"request-{change.id}"
         if f"{name}-response" not in posted:
             continue
-        text = posted.get(f"{name}-response", "").replace("\r\n", "\n").replace("\r", "\n")
         found.append(
             services.RequestAnswer(
                 request_id=change.id,
-                response=text.strip(),
+                response=clean_text(posted.get(f"{name}-response")),
                 addressed=posted.get(f"{name}-addressed") == "y",
             )
         )
@@ -323,6 +325,7 @@ def step_page_with_upload_error(toolkit, definition, step_def, field: str, messa
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/check")
+@cleans_its_own_text
 @roles_required("staff")
 def check_field(toolkit_id: int, step_key: str):
     """Blur validation of one field: its error slot, 422 when there is a problem."""
@@ -361,6 +364,7 @@ def new_row(toolkit_id: int, step_key: str, group_key: str):
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/conflict")
+@cleans_its_own_text
 @roles_required("staff")
 def resolve_conflict(toolkit_id: int, step_key: str):
     """The user's choice after a conflict: keep theirs, keep mine, or merge by hand."""
