@@ -10,12 +10,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, session
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
 from sct_forms.extensions import db
-from sct_forms.models import CoachAssignment, Municipality, User
+from sct_forms.models import CoachAssignment, Municipality, Toolkit, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M")
@@ -37,6 +38,11 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def has_signed_in_user() -> bool:
+    """True when the session names a user (whether or not that session is still valid)."""
+    return "_user_id" in session
 
 
 def visible_municipality_ids(user: User) -> set[int] | None:
@@ -77,3 +83,14 @@ def visible_or_404(model: type[M], object_id: int) -> M:
     if obj is None or not may_see_municipality(current_user, obj.municipality_id):  # type: ignore[attr-defined]
         abort(404)
     return obj
+
+
+def toolkit_and_step(toolkit_id: int, step_key: str) -> tuple[Toolkit, ToolkitDefinition, Step]:
+    """The toolkit (if the user may see it), its definition and one of its steps, or 404."""
+    toolkit = visible_or_404(Toolkit, toolkit_id)
+    definition = load_definition(toolkit.definition_version)
+    try:
+        step = definition.step(step_key)
+    except KeyError:
+        abort(404)
+    return toolkit, definition, step

@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from sct_forms import notify_cli
 from sct_forms.admin.services import AccountError, create_user, find_municipality, reset_password
 from sct_forms.auth.invitations import invite_user
 from sct_forms.auth.password_policy import password_error, personal_words
@@ -33,8 +34,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(invite_user_command)
     app.cli.add_command(import_actions_command)
-    from sct_forms import notify_cli
-
     notify_cli.register(app)
     maintenance_cli.register(app)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from sct_forms import audit
+from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.templating import render
 
@@ -51,8 +54,6 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 
 def _max_megabytes() -> int:
-    from flask import current_app
-
     return current_app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)
 
 
@@ -75,11 +76,6 @@ def record_refusal(action: str, reason: str) -> None:
     committed with the audit event. Auditing must not turn a refusal into a 500: a failure
     here is logged and the refusal answered all the same.
     """
-    from flask_login import current_user
-
-    from sct_forms import audit
-    from sct_forms.extensions import db
-
     try:
         db.session.rollback()
         actor = current_user._get_current_object() if current_user.is_authenticated else None  # noqa: SLF001

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, request, session
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "select_locale", "LANGUAGE_NAMES"]
@@ -40,7 +40,5 @@ def select_locale() -> str | None:
 
 def get_locale_language() -> str:
     """The language code of the current request, such as "en" or "es"."""
-    from flask_babel import get_locale
-
     locale = get_locale()
     return locale.language if locale else "en"

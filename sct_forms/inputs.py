@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter, Map
 
+from sct_forms.errors import render_error
+from sct_forms.i18n import gettext as _
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_INT = 2**31 - 1  # the largest value of a PostgreSQL ``integer``, the type of every id
@@ -90,9 +93,6 @@ def _refuse_control_characters():  # noqa: ANN202
         return None
     if not _has_control_characters_in_request():
         return None
-    from sct_forms.errors import render_error
-    from sct_forms.i18n import gettext as _
-
     return render_error(
         400,
         _(

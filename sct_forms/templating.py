@@ -10,7 +10,9 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
+from sct_forms.access import has_signed_in_user
 from sct_forms.i18n import LANGUAGE_NAMES
+from sct_forms.i18n import gettext as _
 
 
 def is_htmx() -> bool:
@@ -26,8 +28,6 @@ def render(template: str, *, block: str | None = None, **context: Any) -> str:
 
 def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
     """(endpoint, label) pairs of the places the user's role may open."""
-    from sct_forms.i18n import gettext as _
-
     if not user.is_authenticated:
         return []
     if user.role == "staff":
@@ -40,8 +40,6 @@ def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
 
 
 def role_label(role: str) -> str:
-    from sct_forms.i18n import gettext as _
-
     labels = {
         "staff": _("Town staff"),
         "reviewer": _("Reviewer"),
@@ -103,8 +101,6 @@ def is_private(response: Response) -> bool:
     Static files and public pages seen without signing in (certificate checks) are not.
     The session is read rather than the user loaded, so this holds even after a failed query.
     """
-    from sct_forms.auth.sessions import has_signed_in_user
-
     if request.path.startswith("/static/"):
         return False
     return (

@@ -13,7 +13,11 @@ import threading
 from collections.abc import Iterable
 from enum import Enum
 
+from flask import current_app, has_request_context
+from flask_babel import force_locale
 from zxcvbn import zxcvbn
+
+from sct_forms.i18n import gettext as _
 
 MIN_LENGTH = 12
 MAX_LENGTH = 200
@@ -113,9 +117,6 @@ def problem_message(problem: PasswordProblem) -> str:
 
     In a request, in the reader's language; elsewhere (the command line), in the default one.
     """
-    from flask import current_app, has_request_context
-    from flask_babel import force_locale
-
     if has_request_context():
         return _problem_message(problem)
     with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "en")):
@@ -123,8 +124,6 @@ def problem_message(problem: PasswordProblem) -> str:
 
 
 def _problem_message(problem: PasswordProblem) -> str:
-    from sct_forms.i18n import gettext as _
-
     advice = _("Use a longer phrase of several unrelated words.")
     reasons = {
         PasswordProblem.TOO_SHORT: _(

@@ -12,6 +12,7 @@ from flask import current_app, flash, g, request, session
 from flask_login import current_user, logout_user
 
 from sct_forms import audit
+from sct_forms.access import has_signed_in_user
 from sct_forms.auth import clock
 from sct_forms.extensions import db
 from sct_forms.i18n import ngettext
@@ -29,11 +30,6 @@ def _stamp() -> int:
 def start() -> None:
     """Note the sign-in time in a freshly signed-in session."""
     session[SIGNED_IN_AT] = session[SEEN_AT] = _stamp()
-
-
-def has_signed_in_user() -> bool:
-    """True when the session names a user (whether or not that session is still valid)."""
-    return "_user_id" in session
 
 
 def _clock_started() -> bool:

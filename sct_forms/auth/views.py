@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from sct_forms.auth import resume, services
@@ -11,7 +12,7 @@ from sct_forms.auth.forms import LanguageForm, SignInForm
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import ngettext
-from sct_forms.templating import render
+from sct_forms.templating import is_htmx, render
 
 bp = Blueprint("auth", __name__)
 
@@ -91,10 +92,6 @@ def sign_in_to_keep_posted_text():
     A POST to a resumable form keeps its fields inside the sign-in page (and for autosave, a
     401 tells the page to ask for the password in place); other requests go to sign-in.
     """
-    from flask_login import login_url
-
-    from sct_forms.templating import is_htmx
-
     if request.headers.get("X-Autosave") == "1" or (is_htmx() and request.method == "POST"):
         return render("auth/_session_ended.html"), 401
     if request.method == "POST" and resume.is_resumable(request.endpoint):
@@ -111,8 +108,6 @@ def sign_in_to_keep_posted_text():
 @login_required
 def fresh_csrf_token():
     """A new CSRF token for a page that has been open longer than its token lives."""
-    from flask_wtf.csrf import generate_csrf
-
     response = current_app.response_class(generate_csrf(), mimetype="text/plain")
     response.headers["Cache-Control"] = "no-store"
     return response

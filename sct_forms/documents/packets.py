@@ -40,6 +40,7 @@ from sct_forms.models import (
     Toolkit,
 )
 from sct_forms.review import services as review_services
+from sct_forms.review.queries import requests_of, timeline
 from sct_forms.review.snapshots import snapshot_of
 from sct_forms.toolkits.labels import town_label
 from sct_forms.toolkits.presenters import build_items
@@ -323,9 +324,6 @@ def town_packet(
 def _town_packet(
     town: Municipality, cycle: Cycle, language: str, *, history: bool, for_town: bool
 ) -> TownPacket:
-    from sct_forms.review.presenters import requests_of
-    from sct_forms.review.queries import timeline
-
     every = toolkits_of(town, cycle)
     items = [Item("toolkit", t.paired_action.number, t.state, t.cycle_id) for t in every]
     tiers = assess_tiers(cycle.tier_rules, items, cycle.id)

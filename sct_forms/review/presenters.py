@@ -12,6 +12,7 @@ from sct_forms.domain.toolkit_definition import Step
 from sct_forms.extensions import db
 from sct_forms.models import ChangeRequest, ReviewComment, Revision, Toolkit
 from sct_forms.review import queries, services
+from sct_forms.review.queries import comments_of, requests_of
 from sct_forms.toolkits.presenters import build_items, question_labels
 from sct_forms.toolkits.services import definition_for
 
@@ -25,23 +26,6 @@ class ReviewStep:
     comments: list[ReviewComment] = field(default_factory=list)
     requests: list[ChangeRequest] = field(default_factory=list)
     targets: list[tuple[str, str]] = field(default_factory=list)  # (value, label) to pin to
-
-
-def comments_of(toolkit: Toolkit, *, include_internal: bool) -> list[ReviewComment]:
-    query = select(ReviewComment).where(ReviewComment.toolkit_id == toolkit.id)
-    if not include_internal:
-        query = query.where(ReviewComment.visibility == "town")
-    return list(db.session.scalars(query.order_by(ReviewComment.created_at, ReviewComment.id)))
-
-
-def requests_of(toolkit: Toolkit) -> list[ChangeRequest]:
-    return list(
-        db.session.scalars(
-            select(ChangeRequest)
-            .where(ChangeRequest.toolkit_id == toolkit.id)
-            .order_by(ChangeRequest.id)
-        )
-    )
 
 
 def review_page_context(toolkit: Toolkit, frozen: Revision, language: str) -> dict[str, Any]:

@@ -8,7 +8,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from sct_forms.extensions import db
-from sct_forms.models import Action, AuditEvent, Cycle, Municipality, Toolkit, User, utcnow
+from sct_forms.models import (
+    Action,
+    AuditEvent,
+    ChangeRequest,
+    Cycle,
+    Municipality,
+    ReviewComment,
+    Toolkit,
+    User,
+    utcnow,
+)
 
 QUEUE_STATES = ("submitted", "in_review")
 # "Waiting at least N days" beyond a century means nothing and would overflow the date arithmetic.
@@ -101,6 +111,23 @@ def timeline(toolkit: Toolkit, *, for_town: bool) -> list[AuditEvent]:
     return list(events)
 
 
+def comments_of(toolkit: Toolkit, *, include_internal: bool) -> list[ReviewComment]:
+    query = select(ReviewComment).where(ReviewComment.toolkit_id == toolkit.id)
+    if not include_internal:
+        query = query.where(ReviewComment.visibility == "town")
+    return list(db.session.scalars(query.order_by(ReviewComment.created_at, ReviewComment.id)))
+
+
+def requests_of(toolkit: Toolkit) -> list[ChangeRequest]:
+    return list(
+        db.session.scalars(
+            select(ChangeRequest)
+            .where(ChangeRequest.toolkit_id == toolkit.id)
+            .order_by(ChangeRequest.id)
+        )
+    )
+
+
 def held_since(toolkit_ids: list[int]) -> dict[int, datetime]:
     """Since when each toolkit's reviewer holds it: its last claim, assignment or take-over."""
     if not toolkit_ids:
@@ -119,10 +146,6 @@ def held_since(toolkit_ids: list[int]) -> dict[int, datetime]:
 
 def open_request_counts(toolkit_ids: list[int]) -> dict[int, int]:
     """How many change requests wait for the town, per toolkit."""
-    from sqlalchemy import func
-
-    from sct_forms.models import ChangeRequest
-
     if not toolkit_ids:
         return {}
     rows = db.session.execute(

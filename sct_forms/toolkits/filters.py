@@ -9,10 +9,12 @@ from flask_babel import format_date, format_decimal
 
 from sct_forms.domain.completeness import Missing
 from sct_forms.domain.toolkit_definition import Step
+from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
 from sct_forms.toolkits.labels import town_label
 from sct_forms.toolkits.messages import field_anchor, problem_message
 from sct_forms.toolkits.presenters import FieldView, question_labels
+from sct_forms.toolkits.services import definition_for
 
 
 def answer_text(field: FieldView, language: str) -> str:
@@ -54,9 +56,6 @@ def request_anchor(target: str | None) -> str:
 
 
 def request_target_label(target: str, toolkit, step_key: str) -> str:  # noqa: ANN001
-    from sct_forms.i18n import get_locale_language
-    from sct_forms.toolkits.services import definition_for
-
     if target.startswith("evidence:"):
         sha = target.split(":", 1)[1]
         title = next((e.title for e in toolkit.evidence if e.sha256 == sha), None)
@@ -66,8 +65,6 @@ def request_target_label(target: str, toolkit, step_key: str) -> str:  # noqa: A
 
 
 def toolkit_step_number(toolkit, step_key: str) -> int:  # noqa: ANN001
-    from sct_forms.toolkits.services import definition_for
-
     return definition_for(toolkit).step(step_key).number
 
 

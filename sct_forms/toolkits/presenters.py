@@ -11,6 +11,7 @@ from sct_forms.domain.completeness import StepCompleteness
 from sct_forms.domain.toolkit_definition import Question, Step, ToolkitDefinition
 from sct_forms.i18n import gettext as _
 from sct_forms.toolkits.messages import field_anchor, problem_message
+from sct_forms.toolkits.services import toolkit_completeness
 
 
 @dataclass
@@ -197,8 +198,6 @@ class StepView:
         request_problems=None,
         not_saved=False,
     ) -> StepView:
-        from sct_forms.toolkits.services import toolkit_completeness
-
         items = build_items(step, answers, problems, language, merging_with, extra_rows)
         overall = overall or toolkit_completeness(toolkit)
         summary = [(field_anchor(p.path), _summary_label(step, p, language)) for p in problems]

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.auth.services import safe_next_url
 from sct_forms.errors import render_error
-from sct_forms.evidence.views import stored_file_attachment
+from sct_forms.evidence.downloads import stored_file_attachment
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.models import ChangeRequest, Toolkit
@@ -20,6 +20,7 @@ from sct_forms.review import services
 from sct_forms.review.forms import RespondForm, TransitionForm
 from sct_forms.review.messages import workflow_message
 from sct_forms.review.notifications import after_submission
+from sct_forms.toolkits.pages import review_page
 
 bp = Blueprint("submission", __name__)
 
@@ -34,8 +35,6 @@ def _refused(toolkit: Toolkit, error: services.WorkflowError):
 
 
 def _town_page(toolkit: Toolkit, message: str):
-    from sct_forms.toolkits.views import review_page
-
     return review_page(toolkit, error=message, status=422)
 
 

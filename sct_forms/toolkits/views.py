@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_babel import format_time
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from sct_forms.access import municipality_or_404, roles_required, visible_or_404
+from sct_forms.access import (
+    municipality_or_404,
+    roles_required,
+    toolkit_and_step,
+    visible_or_404,
+)
 from sct_forms.auth.resume import resumable
 from sct_forms.domain.answers import (
     clean_text,
@@ -29,7 +35,8 @@ from sct_forms.templating import render
 from sct_forms.toolkits import services
 from sct_forms.toolkits.forms import StartToolkitForm
 from sct_forms.toolkits.messages import start_refused_message
-from sct_forms.toolkits.presenters import StepView, field_view
+from sct_forms.toolkits.pages import review_page, step_view
+from sct_forms.toolkits.presenters import field_view
 
 bp = Blueprint("toolkits", __name__)
 
@@ -87,43 +94,11 @@ def start(slug: str):
 # --- step pages -----------------------------------------------------------------------------
 
 
-def toolkit_and_step(toolkit_id: int, step_key: str):
-    """The toolkit (if the user may see it), its definition and one of its steps, or 404."""
-    toolkit = visible_or_404(Toolkit, toolkit_id)
-    definition = services.definition_for(toolkit)
-    try:
-        step = definition.step(step_key)
-    except KeyError:
-        abort(404)
-    return toolkit, definition, step
-
-
-def _step_view(toolkit, definition, step, answers=None, *, problems=None, version=None, **extra):
-    from sct_forms.review.presenters import requests_of
-
-    row = toolkit.step_answers(step.key)
-    extra.setdefault(
-        "requests",
-        [r for r in requests_of(toolkit) if r.step_key == step.key and r.status != "closed"],
-    )
-    return StepView.build(
-        toolkit=toolkit,
-        definition=definition,
-        step=step,
-        answers=row.data if answers is None else answers,
-        version=row.version if version is None else version,
-        problems=problems or [],
-        language=get_locale_language(),
-        editable=services.may_edit(current_user, toolkit),
-        **extra,
-    )
-
-
 @bp.get("/toolkits/<int:toolkit_id>/steps/<step_key>")
 @roles_required(*ALL_ROLES)
 def step(toolkit_id: int, step_key: str):
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
-    view = _step_view(toolkit, definition, step_def)
+    view = step_view(toolkit, definition, step_def)
     return render("toolkits/step.html", view=view)
 
 
@@ -154,7 +129,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
     answers = normalise_step_answers(step_def, posted)
     request_answers = posted_request_answers(toolkit, step_def, posted)
     if not _csrf_valid():
-        view = _step_view(
+        view = step_view(
             toolkit,
             definition,
             step_def,
@@ -184,7 +159,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
     if result.refused:
         if autosave:
             return render("toolkits/_save_status.html", state="too_long"), 422
-        view = _step_view(
+        view = step_view(
             toolkit,
             definition,
             step_def,
@@ -197,7 +172,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         )
         return render("toolkits/step.html", view=view), 422
     if result.conflicted:
-        view = _step_view(
+        view = step_view(
             toolkit, definition, step_def, answers, conflict=result, request_answers=request_answers
         )
         if autosave:
@@ -224,7 +199,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         response.headers["X-Step-State"] = step_progress.state
         return response
     if intent.startswith("add:"):
-        view = _step_view(
+        view = step_view(
             toolkit,
             definition,
             step_def,
@@ -240,7 +215,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
     if intent.startswith("remove:"):
         return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
     if problems or request_problems:
-        view = _step_view(
+        view = step_view(
             toolkit,
             definition,
             step_def,
@@ -289,9 +264,6 @@ def _without_row(posted: MultiDict, intent: str) -> MultiDict:
 
 
 def _csrf_valid() -> bool:
-    from flask import current_app, g
-    from flask_wtf.csrf import CSRFError
-
     # A save finished after signing in again was checked with the sign-in form's token.
     if not current_app.config.get("WTF_CSRF_ENABLED", True) or g.get("csrf_valid"):
         return True
@@ -315,13 +287,6 @@ def _not_editable(toolkit: Toolkit, autosave: bool):
     if autosave:
         return render("toolkits/_save_status.html", state="locked"), 409
     abort(409)
-
-
-def step_page_with_upload_error(toolkit, definition, step_def, field: str, message: str, form):
-    """The step page again, with the upload's problem next to its field and the text kept."""
-    view = _step_view(toolkit, definition, step_def)
-    error = {"field": field, "message": message, "form": form}
-    return render("toolkits/step.html", view=view, upload_error=error), 422
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/check")
@@ -354,7 +319,7 @@ def new_row(toolkit_id: int, step_key: str, group_key: str):
     if not services.may_edit(current_user, toolkit):
         abort(409)
     index = request.args.get("index", type=int)
-    view = _step_view(toolkit, definition, step_def)
+    view = step_view(toolkit, definition, step_def)
     group = view.group(group_key)
     if group is None or index is None or index < 0 or index > 500:
         abort(404)
@@ -396,7 +361,7 @@ def resolve_conflict(toolkit_id: int, step_key: str):
         return save_posted_step(toolkit, definition, step_def, mine_form)
     if choice == "merge":
         theirs = row.data or {}
-        view = _step_view(
+        view = step_view(
             toolkit,
             definition,
             step_def,
@@ -468,48 +433,3 @@ def _answers_to_form(step_def, answers: dict) -> MultiDict:
 def review(toolkit_id: int):
     """Review and submit: every step's answers, evidence and what is still missing."""
     return review_page(visible_or_404(Toolkit, toolkit_id))
-
-
-def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
-    from sct_forms.domain import workflow
-    from sct_forms.review.presenters import comments_of, requests_of
-    from sct_forms.review.queries import timeline
-
-    definition = services.definition_for(toolkit)
-    language = get_locale_language()
-    reviewer_side = current_user.role in ("reviewer", "admin")
-    requests = requests_of(toolkit)
-    overall = services.toolkit_completeness(toolkit)
-    may_submit = (
-        current_user.role == "staff"
-        and current_user.municipality_id == toolkit.municipality_id
-        and bool(workflow.allowed_transitions(toolkit.state, "staff"))
-        and toolkit.state in ("draft", "changes_requested")
-    )
-    return render(
-        "toolkits/review.html",
-        toolkit=toolkit,
-        steps=[
-            _step_view(
-                toolkit,
-                definition,
-                step_def,
-                overall=overall,
-                requests=[
-                    r for r in requests if r.step_key == step_def.key and r.status != "closed"
-                ],
-            )
-            for step_def in definition.steps
-        ],
-        language=language,
-        completeness=overall,
-        editable=services.may_edit(current_user, toolkit),
-        may_submit=may_submit,
-        is_own_staff=current_user.role == "staff"
-        and current_user.municipality_id == toolkit.municipality_id,
-        open_requests=[r for r in requests if r.status != "closed"],
-        requests=requests,
-        comments=comments_of(toolkit, include_internal=reviewer_side),
-        timeline=timeline(toolkit, for_town=not reviewer_side),
-        error=error,
-    ), status

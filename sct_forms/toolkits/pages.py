@@ -1,0 +1,86 @@
+"""The toolkit pages that more than one view shows: a step page and the toolkit's own page.
+
+Built here, below the views, so the step views, the evidence upload and the town's side of the
+workflow (``toolkits.submission``) render the same pages without importing each other.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from sct_forms.domain import workflow
+from sct_forms.i18n import get_locale_language
+from sct_forms.models import Toolkit
+from sct_forms.review.queries import comments_of, requests_of, timeline
+from sct_forms.templating import render
+from sct_forms.toolkits import services
+from sct_forms.toolkits.presenters import StepView
+
+
+def step_view(toolkit, definition, step, answers=None, *, problems=None, version=None, **extra):
+    """A step's page model: its answers (stored unless given), open requests and problems."""
+    row = toolkit.step_answers(step.key)
+    extra.setdefault(
+        "requests",
+        [r for r in requests_of(toolkit) if r.step_key == step.key and r.status != "closed"],
+    )
+    return StepView.build(
+        toolkit=toolkit,
+        definition=definition,
+        step=step,
+        answers=row.data if answers is None else answers,
+        version=row.version if version is None else version,
+        problems=problems or [],
+        language=get_locale_language(),
+        editable=services.may_edit(current_user, toolkit),
+        **extra,
+    )
+
+
+def step_page_with_upload_error(toolkit, definition, step_def, field: str, message: str, form):
+    """The step page again, with the upload's problem next to its field and the text kept."""
+    view = step_view(toolkit, definition, step_def)
+    error = {"field": field, "message": message, "form": form}
+    return render("toolkits/step.html", view=view, upload_error=error), 422
+
+
+def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
+    """The toolkit's own page: every step's answers, evidence and what is still missing."""
+    definition = services.definition_for(toolkit)
+    language = get_locale_language()
+    reviewer_side = current_user.role in ("reviewer", "admin")
+    requests = requests_of(toolkit)
+    overall = services.toolkit_completeness(toolkit)
+    may_submit = (
+        current_user.role == "staff"
+        and current_user.municipality_id == toolkit.municipality_id
+        and bool(workflow.allowed_transitions(toolkit.state, "staff"))
+        and toolkit.state in ("draft", "changes_requested")
+    )
+    return render(
+        "toolkits/review.html",
+        toolkit=toolkit,
+        steps=[
+            step_view(
+                toolkit,
+                definition,
+                step_def,
+                overall=overall,
+                requests=[
+                    r for r in requests if r.step_key == step_def.key and r.status != "closed"
+                ],
+            )
+            for step_def in definition.steps
+        ],
+        language=language,
+        completeness=overall,
+        editable=services.may_edit(current_user, toolkit),
+        may_submit=may_submit,
+        is_own_staff=current_user.role == "staff"
+        and current_user.municipality_id == toolkit.municipality_id,
+        open_requests=[r for r in requests if r.status != "closed"],
+        requests=requests,
+        comments=comments_of(toolkit, include_internal=reviewer_side),
+        timeline=timeline(toolkit, for_town=not reviewer_side),
+        error=error,
+    ), status
