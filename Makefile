@@ -18,8 +18,10 @@ demo: $(INSTALLED) instance/config.py
 ## test: set up, then run the linter and the whole test suite
 test: $(INSTALLED) install-system-tools lint pytest
 
+# lint: ruff, then the import contracts of pyproject.toml (which package may import which)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 pytest: $(INSTALLED)
 	$(BIN)/python -m pytest
