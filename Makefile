@@ -23,8 +23,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+# The suite in parallel, one pytest-xdist worker per core (`python -m pytest tests/x.py` alone
+# runs serially); each worker has its own SQLite files, PostgreSQL database and server ports.
 pytest: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,19 +1,30 @@
-"""Fixtures: a fresh app and database per test, users of every role, two towns."""
+"""Fixtures: a fresh app and database per test, users of every role, two towns.
+
+The schema is built once per session (per xdist worker): on SQLite into a template file that
+each test copies (a file copy costs a millisecond, ``create_all`` a few hundred), on PostgreSQL
+into the worker's own database, whose tables each test empties. Test apps hash passwords with
+Argon2's cheapest parameters (PASSWORD_HASH_FAST_FOR_TESTS); real hashes still verify.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
+from sqlalchemy import create_engine, text
 
 from sct_forms import create_app
-from sct_forms.auth.passwords import hash_password
+from sct_forms.config import database_uri
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
 from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
@@ -26,11 +37,15 @@ def _test_database_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if not url:
         return None
-    name = urlsplit(url).path.lstrip("/")
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
     if "test" not in name:
         raise pytest.UsageError(
             f"refusing to run tests against database {name!r}: its name must contain 'test'"
         )
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # each xdist worker has a database of its own: <name>_gw0, <name>_gw1, ...
+        url = urlunsplit(parts._replace(path=f"/{name}_{worker}"))
     return url
 
 
@@ -39,7 +54,25 @@ POSTGRES_URL = _test_database_url()
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return hash_password(PASSWORD)
+    """PASSWORD hashed as test apps hash it (Argon2id at its cheapest)."""
+    return PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
+
+
+def _create_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` if it does not exist yet."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    engine = create_engine(database_uri(maintenance), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +81,7 @@ def _postgres_schema() -> Iterator[None]:
     if POSTGRES_URL is None:
         yield
         return
+    _create_database(POSTGRES_URL)
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": POSTGRES_URL})
     with app.app_context():
         db.drop_all()
@@ -56,6 +90,25 @@ def _postgres_schema() -> Iterator[None]:
         db.create_all()
         db.engine.dispose()
     yield
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """On SQLite, an empty database with the whole schema, built once and copied per test."""
+    if POSTGRES_URL is not None:
+        return None
+    folder = tmp_path_factory.mktemp("schema")
+    template = folder / "template.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCT_INSTANCE_PATH", str(folder / "instance"))
+        for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
+            patch.delenv(key, raising=False)
+        application = make_app(folder, DATABASE_URL=f"sqlite:///{template}")
+    with application.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    return template
 
 
 class RequestIsolatedClient(FlaskClient):
@@ -70,6 +123,29 @@ class RequestIsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+class SharedTemplateCode(BytecodeCache):
+    """Compiled templates kept in memory for every app of the session.
+
+    Each test builds its own app, whose Jinja environment would compile every template it
+    renders again. Entries are keyed by template name and checked against the source's checksum,
+    so an edited template is compiled afresh; all test apps configure Jinja the same way.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
 def make_app(tmp_path, **overrides) -> Flask:
     config = {
         "TESTING": True,
@@ -79,10 +155,12 @@ def make_app(tmp_path, **overrides) -> Flask:
         "PUBLIC_BASE_URL": "http://localhost",
         "MAIL_DELIVERY": "off",  # tests that send mail opt in to "inline"
         "RECOVER_FILES_ON_START": False,  # tests of crash recovery opt in
+        "PASSWORD_HASH_FAST_FOR_TESTS": True,
     }
     config.update(overrides)
     application = create_app(config)
     application.test_client_class = RequestIsolatedClient
+    application.jinja_env.bytecode_cache = TEMPLATE_CODE
     return application
 
 
@@ -94,14 +172,14 @@ def empty_database() -> None:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, _postgres_schema) -> Iterator[Flask]:
+def app(tmp_path, monkeypatch, _postgres_schema, _sqlite_template) -> Iterator[Flask]:
     monkeypatch.setenv("SCT_INSTANCE_PATH", str(tmp_path / "instance"))
     for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
         monkeypatch.delenv(key, raising=False)
+    if _sqlite_template is not None:
+        shutil.copyfile(_sqlite_template, tmp_path / "test.sqlite3")
     application = make_app(tmp_path)
     with application.app_context():
-        if POSTGRES_URL is None:
-            db.create_all()
         yield application
         db.session.remove()
         empty_database()

@@ -30,7 +30,13 @@ def definition_with_extra_question(monkeypatch):
     def load(version: str):
         return extended if version == "2024.1" else real(version)
 
-    for module in ("sct_forms.domain.toolkit_definition", "sct_forms.toolkits.services"):
+    # Every module that imported the function by name, whenever it was first imported.
+    for module in (
+        "sct_forms.domain.toolkit_definition",
+        "sct_forms.toolkits.services",
+        "sct_forms.access",
+        "sct_forms.documents.packets",
+    ):
         monkeypatch.setattr(f"{module}.load_definition", load)
     return extended
 

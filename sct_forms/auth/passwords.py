@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 
 from sct_forms.auth.password_policy import MIN_LENGTH, assess
 
-_hasher = PasswordHasher()
+# Argon2id with argon2-cffi's parameters (RFC 9106, low memory): every real account.
+_HASHER = PasswordHasher()
+# Argon2id at its cheapest, for test apps only (TESTING and PASSWORD_HASH_FAST_FOR_TESTS):
+# the suite signs in hundreds of times. A hash keeps its own parameters, so each hasher
+# verifies the other's hashes, and real hashes still verify in tests.
+_FAST_TEST_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 # Verified against when the e-mail is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASHES = {
+    hasher: hasher.hash(secrets.token_urlsafe(16)) for hasher in (_HASHER, _FAST_TEST_HASHER)
+}
 
 # An invited account has no password until its owner sets one. Its hash column holds this
 # marker and random text: no password verifies against it (it is no Argon2 hash).
@@ -21,8 +29,19 @@ _UNUSABLE_PREFIX = "!"
 MIN_PASSWORD_LENGTH = MIN_LENGTH
 
 
+def _hasher() -> PasswordHasher:
+    """The production hasher, unless a test app asked for the cheap one."""
+    if (
+        has_app_context()
+        and current_app.testing
+        and current_app.config.get("PASSWORD_HASH_FAST_FOR_TESTS")
+    ):
+        return _FAST_TEST_HASHER
+    return _HASHER
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def unusable_password_hash() -> str:
@@ -38,7 +57,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     usable = has_usable_password(password_hash)
     try:
         # An unknown e-mail or an account without a password costs the same as a wrong password.
-        return _hasher.verify(password_hash if usable else _DUMMY_HASH, password) and usable
+        hasher = _hasher()
+        checked = password_hash if usable else _DUMMY_HASHES[hasher]
+        return hasher.verify(checked, password) and usable
     except (VerificationError, InvalidHashError):
         return False
 

@@ -257,6 +257,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 "WTF_CSRF_ENABLED": True,
                 "DATABASE_URL": f"sqlite:///{tmp / 'browser.sqlite3'}",
                 "PUBLIC_BASE_URL": "http://127.0.0.1",
+                "PASSWORD_HASH_FAST_FOR_TESTS": True,
             }
         )
     with app.app_context():
