@@ -10,7 +10,6 @@ from sct_forms.evidence import services
 from sct_forms.evidence.downloads import stored_file_attachment
 from sct_forms.evidence.messages import refused_message
 from sct_forms.models import Evidence
-from sct_forms.templating import render
 from sct_forms.toolkits import services as toolkit_services
 from sct_forms.toolkits.pages import step_page_with_upload_error
 
@@ -69,7 +68,3 @@ def delete(evidence_id: int):
         url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_key, deleted=1) + "#evidence",
         303,
     )
-
-
-def render_evidence_section(view, upload_error=None):  # noqa: ANN001, ANN201
-    return render("toolkits/_evidence.html", view=view, upload_error=upload_error)

@@ -198,7 +198,9 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         response.headers["X-Step-Percent"] = str(step_progress.percent)
         response.headers["X-Step-State"] = step_progress.state
         return response
-    if intent.startswith("add:"):
+
+    def saved_page_again(**extra):  # noqa: ANN003, ANN202
+        """The step page with what was just saved, its problems and any extra view options."""
         view = step_view(
             toolkit,
             definition,
@@ -206,26 +208,18 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             answers,
             version=result.version,
             problems=problems,
-            extra_rows={intent[4:]: 1},
-            focus_new_row=intent[4:],
             request_answers=request_answers,
             request_problems=request_problems,
+            **extra,
         )
         return render("toolkits/step.html", view=view)
+
+    if intent.startswith("add:"):
+        return saved_page_again(extra_rows={intent[4:]: 1}, focus_new_row=intent[4:])
     if intent.startswith("remove:"):
         return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
     if problems or request_problems:
-        view = step_view(
-            toolkit,
-            definition,
-            step_def,
-            answers,
-            version=result.version,
-            problems=problems,
-            request_answers=request_answers,
-            request_problems=request_problems,
-        )
-        return render("toolkits/step.html", view=view), 422
+        return saved_page_again(), 422
     if intent == "continue":
         following = definition.step_after(step_def.key)
         target = (
