@@ -39,13 +39,15 @@ instance/config.py:
 	mkdir -p instance
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
 
-# Browser tests drive Debian's Chromium; PDF tests read packets back with qpdf and pdftoppm.
+# Browser tests drive Debian's Chromium; PDF tests read packets back with qpdf and pdftoppm;
+# WeasyPrint subsets fonts with HarfBuzz's subset library (it warns, and the suite fails, without it).
 # Install what is missing when we are allowed to (root with apt), else say what to install.
 install-system-tools:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	ldconfig -p | grep -q libharfbuzz-subset || missing="$$missing libharfbuzz-subset0"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
