@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
+from sct_forms.domain import workflow
 from sct_forms.extensions import db
 from sct_forms.models.outbox import LAST_ERROR_MAX, OutboxMessage
 from sct_forms.models.types import utcnow
@@ -44,7 +45,7 @@ DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_TIMEOUT = 10
 SUBJECT_MAX = 300
 
-DECISIONS = ("changes_requested", "approved", "not_approved")
+DECISIONS = workflow.DECISION_STATES
 
 
 # --- queueing -----------------------------------------------------------------------------------

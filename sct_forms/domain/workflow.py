@@ -114,6 +114,12 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 TRANSITION_NAMES = tuple(dict.fromkeys(t.name for t in TRANSITIONS))
 
+# The reviewer's decisions: the transitions that end a review, and the states they lead to.
+DECISION_TRANSITIONS = ("request_changes", "approve", "not_approve")
+DECISION_STATES = tuple(
+    t.target for name in DECISION_TRANSITIONS for t in TRANSITIONS if t.name == name
+)
+
 
 class TransitionRefusedError(Exception):
     """A transition that is not allowed; ``reason`` is "unknown", "wrong_state" or "role"."""
