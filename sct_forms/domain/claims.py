@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sct_forms.domain import workflow
+from sct_forms.domain.roles import REVIEWING_ROLES, Role
 
 ACTIONS = ("decide", "start", "claim", "release", "reassign", "take_over")
 
@@ -53,13 +54,13 @@ def refusal(action: str, claim: Claim) -> str | None:
         raise ValueError(f"unknown claim action {action!r}")
     with_reviewers = workflow.is_with_reviewers(claim.state)
     if action == "decide":
-        if claim.role != "reviewer":
+        if claim.role != Role.REVIEWER:
             return "role"
         if not workflow.may(claim.role, claim.state, "decide"):
             return "state"
         return _holder_only(claim)
     if action in ("start", "claim"):
-        if claim.role != "reviewer":
+        if claim.role != Role.REVIEWER:
             return "role"
         if action == "start" and not _transition_allowed("start_review", claim):
             return "state"
@@ -67,17 +68,17 @@ def refusal(action: str, claim: Claim) -> str | None:
             return "state"
         return "held" if claim.held_by_other else None
     if action == "release":
-        if claim.role not in ("reviewer", "admin"):
+        if claim.role not in REVIEWING_ROLES:
             return "role"
         if not _transition_allowed("release", claim):
             return "state"
-        return None if claim.role == "admin" else _holder_only(claim)
+        return None if claim.role == Role.ADMIN else _holder_only(claim)
     if action == "reassign":
-        if claim.role != "admin":
+        if claim.role != Role.ADMIN:
             return "role"
         return None if with_reviewers else "state"
     # take_over
-    if claim.role != "reviewer":
+    if claim.role != Role.REVIEWER:
         return "role"
     if not with_reviewers:
         return "state"

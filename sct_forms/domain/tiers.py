@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sct_forms.domain.workflow import STATES, whose_turn
+from sct_forms.domain.workflow import STATES, State, whose_turn
 
 TIER_ORDER = ("bronze", "silver", "gold")
 
@@ -145,7 +145,7 @@ class TierAssessment:
 
 def _progress(state: str) -> int:
     """Where an item in ``state`` counts; withdrawn and not approved count nowhere."""
-    if state == "approved":
+    if state == State.APPROVED:
         return _APPROVED
     turn = whose_turn(state)
     if turn == "reviewers":

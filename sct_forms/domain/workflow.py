@@ -3,23 +3,34 @@
 States, the transitions between them, who may trigger each, and what each role may do in each
 state, all as data. Two labels per state: the program's internal word and the words the town
 sees, which say whose turn it is. Which reviewer may act (the one holding the toolkit) is the
-claim rule in ``domain.claims``, built on this table.
+claim rule in ``domain.claims``, built on this table. Roles are ``domain.roles.Role``.
+
+Code elsewhere asks the questions below (``may``, ``allowed_transitions``, ``is_with_reviewers``,
+``is_decision``...) instead of comparing states itself, so a change to the table is made here.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
-STATES = (
-    "draft",
-    "submitted",
-    "in_review",
-    "changes_requested",
-    "approved",
-    "not_approved",
-    "withdrawn",
-)
-ROLES = ("staff", "reviewer", "coach", "admin")
+from sct_forms.domain.roles import REVIEWING_ROLES, Role
+
+
+class State(enum.StrEnum):
+    """Where an item is in its review; the value is what the database stores."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    NOT_APPROVED = "not_approved"
+    WITHDRAWN = "withdrawn"
+
+
+STATES: tuple[State, ...] = tuple(State)
+ROLES: tuple[Role, ...] = tuple(Role)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name message extractors look for
@@ -39,25 +50,27 @@ class StateLabels:
 
 
 STATE_LABELS: dict[str, StateLabels] = {
-    "draft": StateLabels(N_("Draft"), N_("Your turn: in progress")),
-    "submitted": StateLabels(N_("Submitted"), N_("With reviewers")),
-    "in_review": StateLabels(N_("In review"), N_("With reviewers")),
-    "changes_requested": StateLabels(N_("Changes requested"), N_("Your turn: changes requested")),
-    "approved": StateLabels(N_("Approved"), N_("Approved")),
-    "not_approved": StateLabels(N_("Not approved"), N_("Not approved")),
-    "withdrawn": StateLabels(N_("Withdrawn"), N_("Withdrawn by your town")),
+    State.DRAFT: StateLabels(N_("Draft"), N_("Your turn: in progress")),
+    State.SUBMITTED: StateLabels(N_("Submitted"), N_("With reviewers")),
+    State.IN_REVIEW: StateLabels(N_("In review"), N_("With reviewers")),
+    State.CHANGES_REQUESTED: StateLabels(
+        N_("Changes requested"), N_("Your turn: changes requested")
+    ),
+    State.APPROVED: StateLabels(N_("Approved"), N_("Approved")),
+    State.NOT_APPROVED: StateLabels(N_("Not approved"), N_("Not approved")),
+    State.WITHDRAWN: StateLabels(N_("Withdrawn"), N_("Withdrawn by your town")),
 }
 
 # Who has to act next. Withdrawn counts as nobody's turn: nothing is pending, even though the
 # town may choose to reopen it.
 _TURNS: dict[str, str] = {
-    "draft": "town",
-    "changes_requested": "town",
-    "submitted": "reviewers",
-    "in_review": "reviewers",
-    "approved": "nobody",
-    "not_approved": "nobody",
-    "withdrawn": "nobody",
+    State.DRAFT: "town",
+    State.CHANGES_REQUESTED: "town",
+    State.SUBMITTED: "reviewers",
+    State.IN_REVIEW: "reviewers",
+    State.APPROVED: "nobody",
+    State.NOT_APPROVED: "nobody",
+    State.WITHDRAWN: "nobody",
 }
 
 
@@ -71,20 +84,20 @@ def whose_turn(state: str) -> str:
 
 # What a role may do to the item's content in a state.
 PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
-    "draft": {"staff": frozenset({"edit"})},
-    "submitted": {"reviewer": frozenset({"comment"}), "admin": frozenset({"comment"})},
-    "in_review": {
-        "reviewer": frozenset({"comment", "decide"}),
-        "admin": frozenset({"comment"}),
+    State.DRAFT: {Role.STAFF: frozenset({"edit"})},
+    State.SUBMITTED: {Role.REVIEWER: frozenset({"comment"}), Role.ADMIN: frozenset({"comment"})},
+    State.IN_REVIEW: {
+        Role.REVIEWER: frozenset({"comment", "decide"}),
+        Role.ADMIN: frozenset({"comment"}),
     },
-    "changes_requested": {
-        "staff": frozenset({"edit", "answer_requests"}),
-        "reviewer": frozenset({"comment"}),
-        "admin": frozenset({"comment"}),
+    State.CHANGES_REQUESTED: {
+        Role.STAFF: frozenset({"edit", "answer_requests"}),
+        Role.REVIEWER: frozenset({"comment"}),
+        Role.ADMIN: frozenset({"comment"}),
     },
-    "approved": {},
-    "not_approved": {},
-    "withdrawn": {},
+    State.APPROVED: {},
+    State.NOT_APPROVED: {},
+    State.WITHDRAWN: {},
 }
 
 
@@ -98,24 +111,27 @@ class Transition:
     roles: frozenset[str]
 
 
+_STAFF = frozenset({Role.STAFF})
+_REVIEWER = frozenset({Role.REVIEWER})
+
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("submit", "draft", "submitted", frozenset({"staff"})),
-    Transition("resubmit", "changes_requested", "submitted", frozenset({"staff"})),
-    Transition("start_review", "submitted", "in_review", frozenset({"reviewer"})),
-    Transition("release", "in_review", "submitted", frozenset({"reviewer", "admin"})),
-    Transition("request_changes", "in_review", "changes_requested", frozenset({"reviewer"})),
-    Transition("approve", "in_review", "approved", frozenset({"reviewer"})),
-    Transition("not_approve", "in_review", "not_approved", frozenset({"reviewer"})),
-    Transition("withdraw", "draft", "withdrawn", frozenset({"staff"})),
-    Transition("withdraw", "submitted", "withdrawn", frozenset({"staff"})),
-    Transition("withdraw", "changes_requested", "withdrawn", frozenset({"staff"})),
-    Transition("reopen", "withdrawn", "draft", frozenset({"staff"})),
+    Transition("submit", State.DRAFT, State.SUBMITTED, _STAFF),
+    Transition("resubmit", State.CHANGES_REQUESTED, State.SUBMITTED, _STAFF),
+    Transition("start_review", State.SUBMITTED, State.IN_REVIEW, _REVIEWER),
+    Transition("release", State.IN_REVIEW, State.SUBMITTED, frozenset(REVIEWING_ROLES)),
+    Transition("request_changes", State.IN_REVIEW, State.CHANGES_REQUESTED, _REVIEWER),
+    Transition("approve", State.IN_REVIEW, State.APPROVED, _REVIEWER),
+    Transition("not_approve", State.IN_REVIEW, State.NOT_APPROVED, _REVIEWER),
+    Transition("withdraw", State.DRAFT, State.WITHDRAWN, _STAFF),
+    Transition("withdraw", State.SUBMITTED, State.WITHDRAWN, _STAFF),
+    Transition("withdraw", State.CHANGES_REQUESTED, State.WITHDRAWN, _STAFF),
+    Transition("reopen", State.WITHDRAWN, State.DRAFT, _STAFF),
 )
 
 TRANSITION_NAMES = tuple(dict.fromkeys(t.name for t in TRANSITIONS))
 
 # The reviewer's decisions: the transitions that end a review, and the states they lead to.
-DECISION_TRANSITIONS = ("request_changes", "approve", "not_approve")
+DECISION_TRANSITIONS = ("approve", "request_changes", "not_approve")
 DECISION_STATES = tuple(
     t.target for name in DECISION_TRANSITIONS for t in TRANSITIONS if t.name == name
 )
@@ -153,11 +169,37 @@ def may(role: str, state: str, permission: str) -> bool:
     return permission in PERMISSIONS.get(state, {}).get(role, frozenset())
 
 
+#: The states in which the item waits on reviewers: the review queue, oldest first.
+WITH_REVIEWERS: tuple[State, ...] = tuple(s for s in State if _TURNS[s] == "reviewers")
+
+
 def is_with_reviewers(state: str) -> bool:
     """Whether the item waits on reviewers (submitted or in review)."""
-    return state in ("submitted", "in_review")
+    return state in WITH_REVIEWERS
 
 
 def is_final(state: str) -> bool:
     """Whether the verdict is in: no transition leaves the state."""
-    return state in ("approved", "not_approved")
+    return state in (State.APPROVED, State.NOT_APPROVED)
+
+
+def is_decision(state: str) -> bool:
+    """Whether ``state`` is where a reviewer's decision put the item (the town is told)."""
+    return state in DECISION_STATES
+
+
+def shows_revision(state: str) -> bool:
+    """Whether the item is shown as its latest revision, as the reviewers received it."""
+    return is_with_reviewers(state) or is_final(state)
+
+
+def submission(state: str) -> str | None:
+    """The transition by which the town sends the item to reviewers from ``state``, if any."""
+    return next(
+        (
+            t.name
+            for t in TRANSITIONS
+            if t.source == state and t.target == State.SUBMITTED and Role.STAFF in t.roles
+        ),
+        None,
+    )

@@ -255,3 +255,54 @@ def test_whose_turn_matches_who_can_move_the_item_on(state: str) -> None:
 def test_whose_turn_rejects_unknown_states() -> None:
     with pytest.raises(ValueError, match="archived"):
         whose_turn("archived")
+
+
+# --- the enums and the questions other code asks -----------------------------------------------
+
+
+def test_states_compare_equal_to_the_stored_strings() -> None:
+    assert [str(state) for state in workflow.State] == [
+        "draft",
+        "submitted",
+        "in_review",
+        "changes_requested",
+        "approved",
+        "not_approved",
+        "withdrawn",
+    ]
+    assert STATES == tuple(workflow.State)
+    assert STATE_LABELS["in_review"] is STATE_LABELS[workflow.State.IN_REVIEW]
+
+
+def test_the_queue_is_the_states_with_reviewers_in_workflow_order() -> None:
+    assert workflow.WITH_REVIEWERS == ("submitted", "in_review")
+
+
+def test_decisions_are_the_reviewer_transitions_out_of_a_review() -> None:
+    for name, state in zip(workflow.DECISION_TRANSITIONS, workflow.DECISION_STATES, strict=True):
+        (transition,) = [t for t in TRANSITIONS if t.name == name]
+        assert (transition.source, transition.target) == ("in_review", state)
+        assert transition.roles == {"reviewer"}
+    assert set(workflow.DECISION_STATES) == {"approved", "not_approved", "changes_requested"}
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_is_decision_follows_the_decision_states(state: str) -> None:
+    assert workflow.is_decision(state) == (state in workflow.DECISION_STATES)
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_a_revision_is_shown_once_submitted_until_withdrawn_or_back_with_the_town(
+    state: str,
+) -> None:
+    expected = state in ("submitted", "in_review", "approved", "not_approved")
+    assert workflow.shows_revision(state) == expected
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_submission_names_the_staff_transition_to_the_reviewers(state: str) -> None:
+    name = workflow.submission(state)
+    expected = {"draft": "submit", "changes_requested": "resubmit"}.get(state)
+    assert name == expected
+    if name is not None:
+        assert find_transition(name, state, "staff").target == "submitted"
