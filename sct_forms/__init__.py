@@ -114,12 +114,13 @@ def _refuse_insecure_start(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from sct_forms import models  # noqa: F401 - registers the tables
+    from sct_forms import jobs, models  # noqa: F401 - models registers the tables
     from sct_forms.auth.services import load_user_from_session_id
     from sct_forms.extensions import babel, csrf, db, htmx, login_manager, migrate
     from sct_forms.i18n import select_locale
 
     db.init_app(app)
+    jobs.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _enable_sqlite_foreign_keys(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))

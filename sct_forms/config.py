@@ -64,6 +64,11 @@ class DefaultConfig:
     # Before its first request, each app process finishes or removes what crashed uploads and
     # deletes left in instance/ (as `flask check-files --repair` does).
     RECOVER_FILES_ON_START = True
+    # The job queue (sct_forms.jobs): None keeps it in instance/queue.sqlite3 (one server);
+    # "redis://host:6379/0" when several servers share it. QUEUE_IMMEDIATE runs each task at
+    # once where it is queued, without a worker; None means "when TESTING".
+    QUEUE_URL: str | None = None
+    QUEUE_IMMEDIATE: bool | None = None
 
 
 # Environment variables read at start-up, with the type each is converted to.
@@ -89,6 +94,7 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "INVITATION_DAYS": int,
     "PASSWORD_RESET_EMAILS_PER_HOUR": int,
     "RECOVER_FILES_ON_START": bool,
+    "QUEUE_URL": str,
 }
 
 

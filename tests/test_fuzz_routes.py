@@ -199,7 +199,6 @@ def world(
     db.session.commit()
     states = {t.id: (t.state, t.assigned_reviewer_id) for t in toolkits.values()}
     yield World(clients, toolkits, [town.slug, other_town.slug], values, states)
-    packet_cache.wait_for_builds()
 
 
 # --- regression tests: the faults the probe found --------------------------------------------

@@ -1,29 +1,29 @@
-"""Built packets on disk, and building them in the background.
+"""Built packets on disk, and building them on the job queue.
 
 :func:`cached_pdf` keeps packets under ``instance/packets/`` by key, written atomically;
-:func:`start_background_build` builds one in a thread for the progress page, with a lock file
-so one key is never built twice at once (across app servers too).
+:func:`queue_build` queues a build for the progress page. Marks in the queue's storage keep
+one key from being queued twice, or built twice at once (across app servers and workers too);
+a failed build leaves a ``.failed`` file that the progress page reads.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import current_app
 
+from sct_forms import jobs
 from sct_forms.documents.packet_pdf import build_pdf
 from sct_forms.documents.packets import Packet, toolkit_packet, town_packet
 from sct_forms.extensions import db
 from sct_forms.files import write_atomically
 from sct_forms.models import Cycle, Municipality, Toolkit
 
-#: A build that holds its lock longer than this is taken to have died with its process.
+#: A build mark older than this is taken to belong to a process that died (killed, restarted).
 BUILD_TIMEOUT_SECONDS = 15 * 60
 #: Packets kept per toolkit (or town and cycle); older ones are deleted after a new build.
 KEEP_PER_PACKET = 4
@@ -38,10 +38,6 @@ def cache_dir() -> Path:
 
 def cache_path(packet: Packet) -> Path:
     return cache_dir() / f"{packet.cache_prefix}-{packet.key}.pdf"
-
-
-def _lock_path(packet: Packet) -> Path:
-    return cache_path(packet).with_suffix(".lock")
 
 
 def _failed_path(packet: Packet) -> Path:
@@ -83,25 +79,32 @@ def store(packet: Packet, data: bytes) -> Path:
 
 
 def cached_pdf(packet: Packet) -> Path:
-    """The packet's PDF on disk, built now if it is not cached (waits for a running build)."""
+    """The packet's PDF on disk, built now if it is not cached (waits for a running build).
+
+    A build that is only queued is not waited for (the worker may be busy, or not running);
+    when the worker comes to it, the packet is cached and its task does nothing.
+    """
     path = cached(packet)
     if path is not None:
         return path
-    deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
-    while _lock_is_fresh(_lock_path(packet)) and time.monotonic() < deadline:
+    while not _take(_building(packet.key)):
+        # Another process builds it: wait for its file (or for its mark to go stale).
         time.sleep(0.25)
         path = cached(packet)
         if path is not None:
             return path
-    return store(packet, build_pdf(packet))
+    try:
+        return cached(packet) or store(packet, build_pdf(packet))
+    finally:
+        _release(_building(packet.key))
 
 
-# --- Building in the background ---------------------------------------------------------------
+# --- Building on the job queue ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PacketRequest:
-    """How to make a packet again from ids, in a thread with no request behind it."""
+    """How to make a packet again from ids, in a worker with no request behind it."""
 
     kind: str  # "toolkit" or "town"
     object_id: int  # the toolkit's id, or the town's
@@ -121,61 +124,48 @@ class PacketRequest:
         return town_packet(town, cycle, self.language, history=self.history, for_town=self.for_town)
 
 
-@dataclass
-class _Builds:
-    """Threads this process started, so tests (and shutdown) can wait for them."""
-
-    threads: dict[str, threading.Thread] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_builds = _Builds()
+# Two marks per key in the queue's storage, each taken atomically (put_if_empty) with the time
+# it was taken: "queued" from queue_build until its task ends, so polling never queues a key
+# twice; "building" while a worker or a download builds it, so no key is built twice at once.
+# Huey's lock_task would do for the second, but its locks never expire on SQLite storage, and a
+# worker killed mid-build would hold one for good: a mark older than BUILD_TIMEOUT_SECONDS is
+# taken to be left by a dead process, and taken over.
 
 
-def _lock_is_fresh(lock: Path) -> bool:
-    """A build holds this lock: it is recent, and its process (on this host) is alive."""
-    try:
-        if time.time() - lock.stat().st_mtime >= BUILD_TIMEOUT_SECONDS:
-            return False
-        pid, host = lock.read_text().split()
-        pid_number = int(pid)
-    except FileNotFoundError:
+def _queued(key: str) -> str:
+    return f"packet-queued.{key}"
+
+
+def _building(key: str) -> str:
+    return f"packet-building.{key}"
+
+
+def _is_held(mark: str) -> bool:
+    since = jobs.queue.get(mark, peek=True)
+    return since is not None and time.time() - since < BUILD_TIMEOUT_SECONDS
+
+
+def _take(mark: str) -> bool:
+    """Take ``mark`` unless a live process holds it; True if taken."""
+    if jobs.queue.put_if_empty(mark, time.time()):
+        return True
+    if _is_held(mark):
         return False
-    except (OSError, ValueError):
-        return True  # just created and not yet written: its builder is alive
-    if host != socket.gethostname():
-        return True  # another app server's build: trust the time limit
-    try:
-        os.kill(pid_number, 0)
-    except ProcessLookupError:
-        return False  # the worker died mid-build (restarted, killed)
-    except PermissionError:
-        return True
-    return True
+    # Two processes taking over one stale mark at the same moment may both win; only a mark
+    # this old allows that, and the packet file is written atomically either way.
+    jobs.queue.delete(mark)
+    return bool(jobs.queue.put_if_empty(mark, time.time()))
 
 
-def _take_lock(lock: Path) -> bool:
-    """Create the lock file unless a live build holds it; a stale one is taken over."""
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    for _attempt in range(2):
-        try:
-            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            if _lock_is_fresh(lock):
-                return False
-            lock.unlink(missing_ok=True)
-            continue
-        with os.fdopen(handle, "w") as file:
-            file.write(f"{os.getpid()} {socket.gethostname()}\n")
-        return True
-    return False
+def _release(mark: str) -> None:
+    jobs.queue.delete(mark)
 
 
 def build_state(packet: Packet) -> str:
-    """Where the packet is: "ready", "building", "failed" or "missing"."""
+    """Where the packet is: "ready", "building" (queued or being built), "failed" or "missing"."""
     if cache_path(packet).is_file():
         return "ready"
-    if _lock_is_fresh(_lock_path(packet)):
+    if _is_held(_queued(packet.key)) or _is_held(_building(packet.key)):
         return "building"
     if _failed_path(packet).is_file():
         return "failed"
@@ -186,77 +176,55 @@ def forget_failure(packet: Packet) -> None:
     _failed_path(packet).unlink(missing_ok=True)
 
 
-def start_background_build(packet: Packet, request: PacketRequest) -> bool:
-    """Build the packet in a thread unless it is cached, being built or failed; True if started.
+def queue_build(packet: Packet, request: PacketRequest) -> bool:
+    """Queue a build unless the packet is cached, under way or failed; True if queued.
 
     A failed build stays failed (and says so) until :func:`forget_failure`: a poll every two
-    seconds must not restart a build that breaks every time.
+    seconds must not queue again a build that breaks every time.
     """
-    if build_state(packet) != "missing":
+    if build_state(packet) != "missing" or not _take(_queued(packet.key)):
         return False
-    lock = _lock_path(packet)
-    if not _take_lock(lock):
-        return False
-    app = current_app._get_current_object()  # noqa: SLF001 - the thread needs the real app
-    thread = threading.Thread(
-        target=_build_in_thread,
-        args=(app, request, packet.key, lock, _failed_path(packet)),
-        name=f"packet-{packet.key[:12]}",
-        daemon=True,
-    )
-    with _builds.lock:
-        _builds.threads[packet.key] = thread
-    thread.start()
+    try:
+        build_packet(request, packet.key, _failed_path(packet).name)
+    except BaseException:
+        _release(_queued(packet.key))
+        raise
     return True
 
 
-def _build_in_thread(
-    app: Flask, request: PacketRequest, key: str, lock: Path, failed: Path
-) -> None:
+@jobs.task()
+def build_packet(request: PacketRequest, key: str, failed_name: str) -> None:
+    """Build and cache the packet ``request`` names, unless it changed, is cached or in hand."""
     try:
-        with app.app_context():
-            try:
-                packet = request.load()
-                # Edited since the page asked: the next status check starts the new key.
-                if packet is not None and packet.key == key and cached(packet) is None:
-                    store(packet, build_pdf(packet))
-            except Exception:
-                app.logger.exception("Packet build failed (%s %s)", request.kind, request.object_id)
-                failed.parent.mkdir(parents=True, exist_ok=True)
-                failed.write_text(datetime.now().isoformat())
-            finally:
-                db.session.remove()
+        if not _take(_building(key)):
+            return  # a download is building it now
+        try:
+            packet = request.load()
+            # Edited since the page asked: the next status check queues the new key.
+            if packet is not None and packet.key == key and cached(packet) is None:
+                store(packet, build_pdf(packet))
+        finally:
+            _release(_building(key))
+    except Exception:
+        current_app.logger.exception("Packet build failed (%s %s)", request.kind, request.object_id)
+        failed = cache_dir() / failed_name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(datetime.now().isoformat())
     finally:
-        lock.unlink(missing_ok=True)
-        with _builds.lock:
-            _builds.threads.pop(key, None)
-
-
-def wait_for_builds(timeout: float = 120) -> None:
-    """Wait for every background build of this process (tests, orderly shutdown)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with _builds.lock:
-            threads = list(_builds.threads.values())
-        if not threads:
-            return
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if time.monotonic() >= deadline:
-            return
+        _release(_queued(key))
 
 
 __all__ = [
     "BUILD_TIMEOUT_SECONDS",
     "KEEP_PER_PACKET",
     "PacketRequest",
+    "build_packet",
     "build_state",
     "cache_dir",
     "cache_path",
     "cached",
     "cached_pdf",
     "forget_failure",
-    "start_background_build",
+    "queue_build",
     "store",
-    "wait_for_builds",
 ]

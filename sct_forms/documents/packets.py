@@ -9,7 +9,7 @@ A packet is made in three steps, each in its own module:
 2. **The PDF.** :func:`sct_forms.documents.packet_pdf.build_pdf` renders the packet's template
    and appends its PDF evidence.
 3. **The cache.** :mod:`sct_forms.documents.packet_cache` keeps built packets on disk by key
-   and builds them in the background for the progress page.
+   and builds them on the job queue for the progress page.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def _progress_response(
     """The progress page, or (for htmx polling) its status part; 204 while nothing changed."""
     if request.args.get("retry") == "1":
         packet_cache.forget_failure(packet)
-    packet_cache.start_background_build(packet, packet_request)
+    packet_cache.queue_build(packet, packet_request)
     state = packet_cache.build_state(packet)
     if fragment and is_htmx() and state in ("building", "missing"):
         # Nothing new: htmx swaps nothing, keeps polling, and the live region stays quiet.

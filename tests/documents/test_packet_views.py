@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 
 import pytest
 from pypdf import PdfReader
 
+from sct_forms import jobs
 from sct_forms.documents import packet_cache, packet_pdf, packets
 from sct_forms.extensions import db
 from sct_forms.review import services as review
+from tests import queue_helpers
 from tests.documents.test_packets import STEP_TITLES, complete_toolkit, outline_titles
 from tests.toolkit_helpers import COMPLETE_ANSWERS, form_fields, step_version
-
-
-@pytest.fixture(autouse=True)
-def _no_builds_left_running():
-    yield
-    packet_cache.wait_for_builds()
 
 
 @pytest.fixture
@@ -280,12 +277,20 @@ def test_town_preview(as_user, reviewer_user, toolkit, town, cycle):
     assert "3.4 Develop an Open Space Plan" in html
 
 
-# --- Progress page and background builds ----------------------------------------------------
+# --- Progress page and builds on the job queue ---------------------------------------------
+
+
+@pytest.fixture
+def held_queue(app):
+    """Packet builds wait in the queue until the test runs them, as the worker would."""
+    queue_helpers.hold(app)
+    yield
+    queue_helpers.release(app)
 
 
 @pytest.fixture
 def held_builds(monkeypatch):
-    """Background builds that wait for ``release`` before they render."""
+    """Builds that wait for ``release`` before they render."""
     release = threading.Event()
     calls: list[str] = []
     real = packet_pdf.build_pdf
@@ -300,10 +305,9 @@ def held_builds(monkeypatch):
     release.set()
 
 
-def test_progress_page_builds_in_the_background_and_offers_the_download(
-    as_user, staff_user, toolkit, held_builds
+def test_progress_page_queues_the_build_and_offers_the_download(
+    as_user, staff_user, toolkit, builds, held_queue
 ):
-    release, calls = held_builds
     client = as_user(staff_user)
     status_url = f"/toolkits/{toolkit.id}/packet/status"
 
@@ -314,13 +318,14 @@ def test_progress_page_builds_in_the_background_and_offers_the_download(
     assert f'hx-get="{status_url}"' in page
     assert 'hx-trigger="every 2s"' in page
     assert "Check again" in page
-    # Polling while it builds: nothing to swap, and no second build of the same key.
+    # Polling while it waits: nothing to swap, and the same key is not queued twice.
     assert fetch(client, status_url, headers={"HX-Request": "true"}).status_code == 204
     assert "Preparing your PDF…" in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
         as_text=True
     )
-    release.set()
-    packet_cache.wait_for_builds()
+    assert queue_helpers.pending() == ["build_packet"]
+    assert builds == []
+    assert queue_helpers.run_queued() == 1  # the worker's turn
 
     ready = fetch(client, status_url, headers={"HX-Request": "true"})
     assert ready.status_code == 200
@@ -328,11 +333,11 @@ def test_progress_page_builds_in_the_background_and_offers_the_download(
     assert "<html" not in fragment
     assert f'href="/toolkits/{toolkit.id}/packet.pdf"' in fragment
     assert "hx-get" not in fragment  # polling stops
-    assert len(calls) == 1
+    assert len(builds) == 1
     # The download is now served from the cache.
     download = fetch(client, f"/toolkits/{toolkit.id}/packet.pdf")
     assert download.status_code == 200
-    assert len(calls) == 1
+    assert len(builds) == 1
 
 
 def test_progress_page_when_the_pdf_is_cached_offers_the_link_at_once(
@@ -355,7 +360,6 @@ def test_a_failed_build_says_so_and_can_be_retried(as_user, staff_user, toolkit,
     monkeypatch.setattr(packet_cache, "build_pdf", broken)
     client = as_user(staff_user)
     fetch(client, f"/toolkits/{toolkit.id}/packet")
-    packet_cache.wait_for_builds()
 
     failed = fetch(
         client, f"/toolkits/{toolkit.id}/packet/status", headers={"HX-Request": "true"}
@@ -365,17 +369,21 @@ def test_a_failed_build_says_so_and_can_be_retried(as_user, staff_user, toolkit,
 
     monkeypatch.undo()
     fetch(client, f"/toolkits/{toolkit.id}/packet?retry=1")
-    packet_cache.wait_for_builds()
     page = fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(as_text=True)
     assert "Your PDF is ready." in page
 
 
-def test_direct_download_waits_for_a_running_background_build(
-    as_user, staff_user, toolkit, held_builds, app
+def test_direct_download_waits_for_a_running_build(
+    as_user, staff_user, toolkit, held_builds, held_queue, app
 ):
     release, calls = held_builds
     client = as_user(staff_user)
     fetch(client, f"/toolkits/{toolkit.id}/packet")
+    worker = threading.Thread(target=queue_helpers.run_queued)  # a worker takes the build
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.05)
     results = {}
 
     def download():  # noqa: ANN202
@@ -384,12 +392,25 @@ def test_direct_download_waits_for_a_running_background_build(
     waiting = threading.Thread(target=download)
     waiting.start()
     waiting.join(1.0)
-    assert waiting.is_alive()  # waiting on the background build, not building again
+    assert waiting.is_alive()  # waiting on the worker's build, not building again
     release.set()
     waiting.join(60)
+    worker.join(60)
 
     assert results["response"].status_code == 200
     assert len(calls) == 1
+
+
+def test_direct_download_does_not_wait_for_a_build_that_is_only_queued(
+    as_user, staff_user, toolkit, builds, held_queue
+):
+    client = as_user(staff_user)
+    fetch(client, f"/toolkits/{toolkit.id}/packet")
+
+    assert fetch(client, pdf_url(toolkit)).status_code == 200  # no worker has come yet
+    assert len(builds) == 1
+    queue_helpers.run_queued()  # the worker finds the packet cached
+    assert len(builds) == 1
 
 
 def test_the_cache_lives_under_instance_packets_and_keeps_few_versions(
@@ -407,38 +428,34 @@ def test_the_cache_lives_under_instance_packets_and_keeps_few_versions(
     assert not list(folder.glob("*.part")) and not list(folder.glob("*.lock"))
 
 
-def test_a_lock_left_by_a_dead_worker_does_not_block_the_packet(
+def test_marks_left_by_a_worker_that_died_do_not_block_the_packet(
     as_user, staff_user, toolkit, builds
 ):
-    import os
-    import socket
-    import subprocess
-    import sys
-
-    # A process that has ended: its pid is free (for the moment this test needs).
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    dead_pid = int(finished.stdout)
     packet = packets.toolkit_packet(toolkit, "en")
-    lock = packet_cache.cache_path(packet).with_suffix(".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.write_text(f"{dead_pid} {socket.gethostname()}\n")
-    assert os.path.exists(lock)
+    # A worker killed mid-build leaves both marks behind; after the build timeout they are stale.
+    stale = time.time() - packet_cache.BUILD_TIMEOUT_SECONDS - 1
+    for mark in (f"packet-queued.{packet.key}", f"packet-building.{packet.key}"):
+        jobs.queue.put(mark, stale)
 
     assert packet_cache.build_state(packet) == "missing"
     client = as_user(staff_user)
     fetch(client, f"/toolkits/{toolkit.id}/packet")
-    packet_cache.wait_for_builds()
 
     assert "Your PDF is ready." in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
         as_text=True
     )
     assert len(builds) == 1
-    assert not lock.exists()
+    assert jobs.queue.get(f"packet-building.{packet.key}", peek=True) is None
+
+
+def test_a_live_mark_keeps_a_second_build_from_starting(as_user, staff_user, toolkit, builds):
+    packet = packets.toolkit_packet(toolkit, "en")
+    jobs.queue.put(f"packet-queued.{packet.key}", time.time())  # another server queued it
+
+    assert packet_cache.build_state(packet) == "building"
+    request = packet_cache.PacketRequest("toolkit", toolkit.id, "en")
+    assert not packet_cache.queue_build(packet, request)
+    assert builds == []
 
 
 def test_town_progress_page_builds_the_town_packet(as_user, staff_user, toolkit, town, cycle):
@@ -446,7 +463,6 @@ def test_town_progress_page_builds_the_town_packet(as_user, staff_user, toolkit,
     url = f"/towns/{town.slug}/packet?cycle={cycle.id}&history=1"
 
     first = fetch(client, url).get_data(as_text=True)
-    packet_cache.wait_for_builds()
     ready = fetch(client, url).get_data(as_text=True)
 
     assert "Preparing your PDF…" in first or "Your PDF is ready." in first
