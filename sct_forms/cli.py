@@ -9,14 +9,15 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from sct_forms import notify_cli
+from sct_forms import worker
 from sct_forms.admin.services import AccountError, create_user, find_municipality, reset_password
 from sct_forms.auth.invitations import invite_user
 from sct_forms.auth.password_policy import password_error, personal_words
 from sct_forms.extensions import db
+from sct_forms.mail import cli as mail_cli
+from sct_forms.mail.delivery import deliver_pending
 from sct_forms.maintenance import cli as maintenance_cli
 from sct_forms.models import ROLES, User
-from sct_forms.notify import deliver_pending
 from sct_forms.reference_data import CatalogImportError, import_actions, seed
 
 DEMO_TOWN = "Windham"
@@ -34,7 +35,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(invite_user_command)
     app.cli.add_command(import_actions_command)
-    notify_cli.register(app)
+    mail_cli.register(app)
+    worker.register(app)
     maintenance_cli.register(app)
 
 
@@ -152,7 +154,7 @@ def invite_user_command(email: str, name: str, role: str, town: str | None, lang
 
 
 def _deliver_now() -> str:
-    """Send the invitation before the command ends, unless delivery is left to the outbox job."""
+    """Send the invitation before the command ends, unless MAIL_DELIVERY leaves it to cron."""
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         return "No MAIL_SERVER is set: the email waits in the outbox until one is."

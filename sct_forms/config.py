@@ -49,9 +49,9 @@ class DefaultConfig:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "sct-forms@localhost"
-    # "background": a thread sends right after the request; "inline": before it returns;
-    # "off": only `flask deliver-outbox` (run by cron or a timer) sends.
-    MAIL_DELIVERY = "background"
+    # "queue": committing mail queues its delivery for the worker, which also sweeps the
+    # outbox every minute (retries); "off": only `flask deliver-outbox` (cron, by hand) sends.
+    MAIL_DELIVERY = "queue"
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 10
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"

@@ -153,7 +153,7 @@ def make_app(tmp_path, **overrides) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "DATABASE_URL": POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "PUBLIC_BASE_URL": "http://localhost",
-        "MAIL_DELIVERY": "off",  # tests that send mail opt in to "inline"
+        "MAIL_DELIVERY": "off",  # tests that send mail opt in to "queue" (run at once in tests)
         "RECOVER_FILES_ON_START": False,  # tests of crash recovery opt in
         "PASSWORD_HASH_FAST_FOR_TESTS": True,
     }

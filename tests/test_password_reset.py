@@ -227,7 +227,7 @@ def smtp(app):
     collector = Collector()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_DELIVERY="inline")
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_DELIVERY="queue")
     yield collector
     controller.stop()
 

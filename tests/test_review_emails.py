@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from sct_forms import notify
 from sct_forms.extensions import db
+from sct_forms.mail import delivery
 from sct_forms.models import OutboxMessage, Toolkit
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
@@ -37,7 +37,7 @@ def smtp(app):
     app.config.update(
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=controller.port,
-        MAIL_DELIVERY="inline",
+        MAIL_DELIVERY="queue",
         PUBLIC_BASE_URL="http://sct.example",
     )
     yield collector
@@ -103,7 +103,7 @@ def test_with_smtp_down_the_decision_is_recorded_and_the_mail_retried(
 ):
     port = free_port()  # nothing listens here
     app.config.update(
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_DELIVERY="inline", MAIL_TIMEOUT=2
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_DELIVERY="queue", MAIL_TIMEOUT=2
     )
     toolkit = make_toolkit(staff_user.municipality, cycle, catalog["3.4"], staff_user)
     fill_completely(toolkit, staff_user)
@@ -123,7 +123,7 @@ def test_with_smtp_down_the_decision_is_recorded_and_the_mail_retried(
     try:
         message.send_after = message.created_at  # the retry is due now
         db.session.commit()
-        result = notify.deliver_pending()
+        result = delivery.deliver_pending()
     finally:
         controller.stop()
     assert result["sent"] == 1

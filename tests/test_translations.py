@@ -254,14 +254,14 @@ def test_a_spanish_reviewer_gets_the_submission_email_in_spanish(
 ):
     from sqlalchemy import select
 
-    from sct_forms import notify
+    from sct_forms.mail import outbox
     from sct_forms.models.outbox import OutboxMessage
 
     reviewer_user.preferred_language = "es"
     db.session.commit()
     toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
 
-    notify.notify_reviewers_of_submission(toolkit, [reviewer_user], link="http://localhost/x")
+    outbox.notify_reviewers_of_submission(toolkit, [reviewer_user], link="http://localhost/x")
     db.session.commit()
 
     message = db.session.scalars(select(OutboxMessage)).one()

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from sct_forms.access import roles_required
 from sct_forms.extensions import db
+from sct_forms.mail.outbox import recent_messages
 from sct_forms.models import Cycle, Municipality, User
-from sct_forms.notify import recent_messages
 from sct_forms.templating import render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from sct_forms import audit
-from sct_forms.auth import account_emails, password_changes, sessions, tokens
+from sct_forms.auth import password_changes, sessions, tokens
 from sct_forms.auth.forms import ChangePasswordForm, ForgotPasswordForm, SetPasswordForm
 from sct_forms.auth.password_changes import ChangeOutcome, LinkNotUsableError, WeakPasswordError
 from sct_forms.auth.password_policy import MIN_LENGTH
@@ -64,7 +64,6 @@ def change_password():
             status = 422
         else:
             if outcome is ChangeOutcome.CHANGED:
-                account_emails.deliver_soon()
                 flash(
                     _(
                         "Your password is changed. Every other browser where you were signed in "
@@ -99,7 +98,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         password_changes.request_password_reset(form.email.data, _client_address())
-        account_emails.deliver_soon()
         # The same answer whether or not an account uses the address.
         return redirect(url_for("account.reset_link_sent"), code=303)
     status = 422 if form.is_submitted() else 200
@@ -140,7 +138,6 @@ def _set_password_page(raw: str, purpose: str):
         except LinkNotUsableError:
             return _link_not_usable(tokens.check(raw, purpose), purpose)
         else:
-            account_emails.deliver_soon()
             return _after_link_used(user, purpose)
     elif form.is_submitted():
         status = 422

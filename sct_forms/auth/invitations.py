@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sct_forms import audit
 from sct_forms.admin.services import AccountError, create_user
 from sct_forms.auth import tokens
-from sct_forms.auth.account_emails import public_url, queue_account_email
+from sct_forms.auth.account_emails import queue_account_email
 from sct_forms.auth.passwords import has_usable_password, unusable_password_hash
 from sct_forms.auth.services import normalise_email
 from sct_forms.extensions import db
+from sct_forms.mail.outbox import public_url
 from sct_forms.models import Municipality, User
 
 # Who may invite: administrators, and the command line (invited_by=None: whoever runs it has
@@ -41,7 +42,7 @@ def invite_user(
     """Create an account without a password and email its owner a link to set one.
 
     Inviting again someone who has not accepted yet sends a new link; the old one stops working.
-    The caller commits (the email is queued in the same transaction) and then starts delivery.
+    The caller commits: the email is queued in the same transaction, and sent once it commits.
     """
     if invited_by is not None and invited_by.role not in INVITING_ROLES:
         raise AccountError("only administrators can invite people")

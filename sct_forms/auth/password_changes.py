@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 
 from sct_forms import audit
 from sct_forms.auth import tokens
-from sct_forms.auth.account_emails import public_url, queue_account_email, render_only
+from sct_forms.auth.account_emails import queue_account_email, render_only
 from sct_forms.auth.password_policy import password_error, personal_words
 from sct_forms.auth.passwords import hash_password, verify_password
 from sct_forms.auth.services import end_other_sessions, normalise_email
 from sct_forms.extensions import db
+from sct_forms.mail.outbox import public_url
 from sct_forms.models import AuditEvent, User, new_session_nonce, utcnow
 
 # Wrong current passwords on the change page: past this many in the window, wait. Someone

@@ -1,20 +1,13 @@
-"""Who is told what after a workflow step, through the email outbox."""
+"""Who is told what after a workflow step: emails added to the step's own transaction."""
 
 from __future__ import annotations
 
-from flask import current_app, url_for
 from sqlalchemy import select
 
-from sct_forms import notify
 from sct_forms.extensions import db
+from sct_forms.mail import outbox
 from sct_forms.models import Toolkit, User
 from sct_forms.review.queries import active_reviewers
-from sct_forms.review.services import open_requests
-
-
-def public_url(endpoint: str, **values) -> str:  # noqa: ANN003
-    """An absolute link for an email, on the address the program publishes."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 def town_staff(toolkit: Toolkit) -> list[User]:
@@ -28,29 +21,24 @@ def town_staff(toolkit: Toolkit) -> list[User]:
 
 
 def after_submission(toolkit: Toolkit) -> None:
-    """Tell the reviewers (the assigned one, on a resubmission) and start delivery."""
+    """Tell the reviewers (the assigned one, on a resubmission); the caller commits."""
     reviewers = active_reviewers()
     if toolkit.assigned_reviewer is not None and toolkit.assigned_reviewer.active:
         reviewers = [toolkit.assigned_reviewer]
-    notify.notify_reviewers_of_submission(
-        toolkit, reviewers, public_url("review.toolkit_review", toolkit_id=toolkit.id)
+    outbox.notify_reviewers_of_submission(
+        toolkit, reviewers, outbox.public_url("review.toolkit_review", toolkit_id=toolkit.id)
     )
-    db.session.commit()
-    notify.deliver_soon(current_app._get_current_object())  # noqa: SLF001
 
 
-def after_decision(toolkit: Toolkit) -> None:
-    """Tell the town's staff what was decided and what to do next."""
+def after_decision(toolkit: Toolkit, open_requests: int) -> None:
+    """Tell the town's staff what was decided and what to do next; the caller commits."""
     if toolkit.state not in ("changes_requested", "approved", "not_approved"):
         return
-    link = public_url("toolkits.review", toolkit_id=toolkit.id)
-    notify.notify_town_of_decision(
+    outbox.notify_town_of_decision(
         toolkit,
         town_staff(toolkit),
         toolkit.state,
-        link,
-        open_requests=len([r for r in open_requests(toolkit) if r.status == "open"]),
+        outbox.public_url("toolkits.review", toolkit_id=toolkit.id),
+        open_requests=open_requests,
         reason=toolkit.decision_reason,
     )
-    db.session.commit()
-    notify.deliver_soon(current_app._get_current_object())  # noqa: SLF001

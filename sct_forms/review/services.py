@@ -19,6 +19,7 @@ from sct_forms.extensions import db
 from sct_forms.inputs import has_control_characters
 from sct_forms.models import ChangeRequest, ReviewComment, Revision, StepVerdict, Toolkit, User
 from sct_forms.models.types import utcnow
+from sct_forms.review import notifications
 from sct_forms.review.snapshots import snapshot_of
 from sct_forms.toolkits.services import (
     RequestAnswer,
@@ -205,6 +206,8 @@ def submit(toolkit: Toolkit, user: User, expected_state: str | None) -> Revision
         before,
         after,
     )
+    # The reviewers' emails commit with the submission, or not at all.
+    notifications.after_submission(toolkit)
     db.session.commit()
     return frozen
 
@@ -495,6 +498,7 @@ def decide(
         for request in requests:
             request.status, request.closed_by_id, request.closed_at = "closed", user.id, utcnow()
     toolkit.decision_reason = reason or None
+    still_open = len([r for r in requests if r.status == "open"])
     _record(
         f"toolkit.{after}",
         toolkit,
@@ -502,6 +506,8 @@ def decide(
         before,
         after,
         reason=reason or None,
-        open_requests=len([r for r in requests if r.status == "open"]),
+        open_requests=still_open,
     )
+    # The town's emails commit with the decision, or not at all.
+    notifications.after_decision(toolkit, still_open)
     db.session.commit()

@@ -32,7 +32,6 @@ from sct_forms.review.forms import (
     VerdictForm,
 )
 from sct_forms.review.messages import workflow_message
-from sct_forms.review.notifications import after_decision
 from sct_forms.review.presenters import review_page_context
 from sct_forms.review.snapshots import compare
 from sct_forms.templating import render
@@ -339,7 +338,6 @@ def decision(toolkit_id: int):
         )
     except services.WorkflowError as error:
         return _refused(toolkit, error, form, "decision")
-    after_decision(toolkit)
     flash(_("Your decision is recorded and the town has been told."), "info")
     return redirect(url_for("review.queue"), 303)
 

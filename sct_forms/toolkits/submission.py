@@ -19,7 +19,6 @@ from sct_forms.models import ChangeRequest, Toolkit
 from sct_forms.review import services
 from sct_forms.review.forms import RespondForm, TransitionForm
 from sct_forms.review.messages import workflow_message
-from sct_forms.review.notifications import after_submission
 from sct_forms.toolkits.pages import review_page
 
 bp = Blueprint("submission", __name__)
@@ -59,7 +58,6 @@ def submit(toolkit_id: int):
         frozen = services.submit(toolkit, current_user, _expected_state(form))
     except services.WorkflowError as error:
         return _refused(toolkit, error)
-    after_submission(toolkit)
     flash(
         _(
             "Revision %(num)s is sent to the reviewers. You will get an email when they decide.",

@@ -1,11 +1,12 @@
-"""The email outbox: queueing, delivery to a real local SMTP server with retries, the emails."""
+"""The email outbox: queueing, delivery to a real local SMTP server with retries, the emails,
+and the job-queue tasks that deliver them."""
 
 from __future__ import annotations
 
 import email
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 
@@ -17,10 +18,14 @@ from sqlalchemy import select, update
 
 # Registers the outbox table in the shared metadata before the app fixture creates the tables.
 import sct_forms.models.outbox  # noqa: F401
-from sct_forms import notify, notify_cli
+from sct_forms import jobs
 from sct_forms.extensions import db
+from sct_forms.mail import cli as mail_cli
+from sct_forms.mail import delivery, smtp, tasks
+from sct_forms.mail import outbox as mail_outbox
 from sct_forms.models.outbox import OutboxMessage
 from sct_forms.models.types import utcnow
+from tests import queue_helpers
 from tests.conftest import make_user
 from tests.toolkit_helpers import make_toolkit
 
@@ -98,7 +103,8 @@ def mail_app(app, smtp_port):
         MAIL_PORT=smtp_port,
         MAIL_DEFAULT_SENDER="Sustainable CT Forms <forms@sct.test>",
         MAIL_TIMEOUT=5,
-        MAIL_DELIVERY="inline",
+        # These tests deliver by hand; the job-queue tests below switch delivery on.
+        MAIL_DELIVERY="off",
     )
     return app
 
@@ -118,7 +124,7 @@ def queue(n: int = 1, **overrides) -> list[OutboxMessage]:  # noqa: ANN003
             "body_html": f'<p>Hello {i}. <a href="{LINK}">Open the toolkit</a></p>',
         }
         fields.update(overrides)
-        messages.append(notify.queue_email(**fields))
+        messages.append(mail_outbox.queue_email(**fields))
     db.session.commit()
     return messages
 
@@ -153,7 +159,7 @@ def test_a_queued_message_is_delivered_with_text_and_html(mail_app, smtp_server)
     collector = smtp_server()
     [message] = queue()
 
-    assert notify.deliver_pending() == {"sent": 1, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 1, "failed": 0, "skipped": 0}
 
     [received] = collector.messages
     assert received["To"] == "Person 0 <person0@windham.test>"
@@ -176,7 +182,7 @@ def test_a_queued_message_is_delivered_with_text_and_html(mail_app, smtp_server)
 def test_a_text_only_message_is_sent_as_plain_text(mail_app, smtp_server):
     collector = smtp_server()
     queue(body_html=None)
-    notify.deliver_pending()
+    delivery.deliver_pending()
     [received] = collector.messages
     assert received.get_content_type() == "text/plain"
     assert LINK in received.get_content()
@@ -189,7 +195,7 @@ def test_smtp_down_is_recorded_and_retried_later_then_delivered_once(
     [message] = queue()
 
     before = utcnow()
-    assert notify.deliver_pending() == {"sent": 0, "failed": 1, "skipped": 0}  # nothing raised
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 1, "skipped": 0}  # nothing raised
     row = fresh(message)
     assert row.attempts == 1
     assert row.sent_at is None
@@ -200,12 +206,12 @@ def test_smtp_down_is_recorded_and_retried_later_then_delivered_once(
 
     # Not due yet: the server being back does not matter until the backoff has passed.
     collector = smtp_server()
-    assert notify.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
     assert collector.messages == []
 
     make_due(message)
-    assert notify.deliver_pending() == {"sent": 1, "failed": 0, "skipped": 0}
-    assert notify.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 1, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
     assert collector.subjects == ["Message 0"]
     row = fresh(message)
     assert row.sent_at is not None
@@ -216,23 +222,23 @@ def test_smtp_down_is_recorded_and_retried_later_then_delivered_once(
 def test_an_unreachable_server_ends_the_pass_after_one_try(mail_app):
     messages = queue(3)
     # One connection failure says enough; the others are not charged an attempt.
-    assert notify.deliver_pending() == {"sent": 0, "failed": 1, "skipped": 2}
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 1, "skipped": 2}
     assert [fresh(m).attempts for m in messages] == [1, 0, 0]
 
 
 def test_two_passes_do_not_send_a_message_twice(mail_app, smtp_server):
     collector = smtp_server()
     queue(3)
-    assert notify.deliver_pending() == {"sent": 3, "failed": 0, "skipped": 0}
-    assert notify.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 3, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
     assert sorted(collector.subjects) == ["Message 0", "Message 1", "Message 2"]
 
 
 def test_a_claimed_message_is_not_claimed_again(mail_app):
     [message] = queue()
-    assert notify._claim(message.id, 10) is not None  # noqa: SLF001
+    assert delivery._claim(message.id, 10) is not None  # noqa: SLF001
     # A second worker's claim finds the message no longer due.
-    assert notify._claim(message.id, 10) is None  # noqa: SLF001
+    assert delivery._claim(message.id, 10) is None  # noqa: SLF001
     assert fresh(message).send_after > utcnow() + timedelta(minutes=4)
 
 
@@ -243,7 +249,7 @@ def test_concurrent_workers_send_each_message_exactly_once(mail_app, smtp_server
 
     def worker() -> None:
         with mail_app.app_context():
-            results.append(notify.deliver_pending())
+            results.append(delivery.deliver_pending())
 
     threads = [threading.Thread(target=worker) for _ in range(3)]
     for thread in threads:
@@ -262,7 +268,7 @@ def test_backoff_grows_and_delivery_gives_up_after_max_attempts(mail_app, smtp_s
     for attempt, minutes in enumerate(expected, start=1):
         make_due(message)
         before = utcnow()
-        assert notify.deliver_pending()["failed"] == 1
+        assert delivery.deliver_pending()["failed"] == 1
         row = fresh(message)
         assert row.attempts == attempt
         wait = row.send_after - before
@@ -272,7 +278,7 @@ def test_backoff_grows_and_delivery_gives_up_after_max_attempts(mail_app, smtp_s
     # Given up: even with the server back and the time passed, it is not tried again.
     collector = smtp_server()
     make_due(message)
-    assert notify.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 0}
     assert collector.messages == []
     row = fresh(message)
     assert row.attempts == 10
@@ -285,7 +291,7 @@ def test_max_attempts_comes_from_the_configuration(mail_app):
     [message] = queue()
     for _ in range(3):
         make_due(message)
-        notify.deliver_pending()
+        delivery.deliver_pending()
     assert fresh(message).attempts == 2
 
 
@@ -294,7 +300,7 @@ def test_without_a_mail_server_messages_stay_queued(app, smtp_server, smtp_port)
     app.config.update(MAIL_SERVER=None, MAIL_PORT=smtp_port)
     messages = queue(2)
 
-    assert notify.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 2}
+    assert delivery.deliver_pending() == {"sent": 0, "failed": 0, "skipped": 2}
     assert collector.messages == []
     for message in messages:
         row = fresh(message)
@@ -305,7 +311,7 @@ def test_a_refused_recipient_fails_alone(mail_app, smtp_server):
     collector = smtp_server(Collector(refuse={"person1@windham.test"}))
     messages = queue(3)
 
-    assert notify.deliver_pending() == {"sent": 2, "failed": 1, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 2, "failed": 1, "skipped": 0}
     assert sorted(collector.subjects) == ["Message 0", "Message 2"]
     refused = fresh(messages[1])
     assert refused.attempts == 1
@@ -316,9 +322,9 @@ def test_the_last_error_is_cut_to_500_characters(mail_app, monkeypatch):
     def fail(self, message):  # noqa: ANN001, ANN202
         raise RuntimeError("x" * 2000)
 
-    monkeypatch.setattr(notify._Mailer, "send", fail)  # noqa: SLF001
+    monkeypatch.setattr(smtp.Mailer, "send", fail)  # noqa: SLF001
     [message] = queue()
-    assert notify.deliver_pending()["failed"] == 1
+    assert delivery.deliver_pending()["failed"] == 1
     assert len(fresh(message).last_error) == 500
 
 
@@ -335,13 +341,13 @@ def test_signs_in_when_a_username_is_configured(mail_app, smtp_server):
     mail_app.config.update(MAIL_USERNAME="forms", MAIL_PASSWORD="wrong")
     [message] = queue()
 
-    assert notify.deliver_pending()["failed"] == 1
+    assert delivery.deliver_pending()["failed"] == 1
     assert "could not sign in to" in fresh(message).last_error
     assert "wrong" not in fresh(message).last_error
 
     mail_app.config["MAIL_PASSWORD"] = "right"
     make_due(message)
-    assert notify.deliver_pending()["sent"] == 1
+    assert delivery.deliver_pending()["sent"] == 1
     assert collector.sessions[0].authenticated
     assert logins[0] == (b"forms", b"wrong")
     assert logins[-1] == (b"forms", b"right")
@@ -353,80 +359,138 @@ def test_starttls_is_required_when_configured(mail_app, smtp_server):
     mail_app.config["MAIL_USE_TLS"] = True
     [message] = queue()
 
-    assert notify.deliver_pending()["failed"] == 1
+    assert delivery.deliver_pending()["failed"] == 1
     assert collector.messages == []
     assert "could not start TLS with" in fresh(message).last_error
 
 
-# --- deliver_soon -------------------------------------------------------------------------------
+# --- delivery on the job queue -----------------------------------------------------------------
 
 
-def test_deliver_soon_inline_sends_now(mail_app, smtp_server):
+@pytest.fixture
+def held_queue(app):
+    """Tasks wait in the queue until the test runs them, as the worker would."""
+    queue_helpers.hold(app)
+    yield
+    queue_helpers.release(app)
+
+
+@pytest.fixture
+def queued_delivery(mail_app):
+    mail_app.config["MAIL_DELIVERY"] = "queue"
+    return mail_app
+
+
+def test_committed_mail_is_sent_by_the_task_its_commit_queues(queued_delivery, smtp_server):
     collector = smtp_server()
-    queue()
-    notify.deliver_soon(mail_app)
-    assert collector.subjects == ["Message 0"]
-
-
-def test_deliver_soon_off_leaves_the_outbox_to_the_cli(mail_app, smtp_server):
-    collector = smtp_server()
-    mail_app.config["MAIL_DELIVERY"] = "off"
-    [message] = queue()
-    notify.deliver_soon(mail_app)
-    assert collector.messages == []
-    assert fresh(message).sent_at is None
-
-
-def test_deliver_soon_in_the_background_sends_from_a_thread(mail_app, smtp_server):
-    collector = smtp_server()
-    mail_app.config["MAIL_DELIVERY"] = "background"
-    [message] = queue()
-
-    notify.deliver_soon(mail_app)
-    for thread in threading.enumerate():
-        if thread.name == "sct-forms-outbox":
-            thread.join(timeout=30)
-
+    [message] = queue()  # test apps run a task at once where it is queued
     assert collector.subjects == ["Message 0"]
     assert fresh(message).sent_at is not None
 
 
-def test_deliver_soon_starts_no_thread_without_a_mail_server(app, monkeypatch):
-    def no_threads(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise AssertionError("no delivery thread should start")
-
-    monkeypatch.setattr(notify.threading, "Thread", no_threads)
-    app.config.update(MAIL_SERVER=None, MAIL_DELIVERY="background")
-    queue()
-    notify.deliver_soon(app)
-
-
-def test_mail_committed_while_a_thread_delivers_is_picked_up_by_that_thread(
-    mail_app, smtp_server, monkeypatch
+def test_the_delivery_waits_in_the_queue_until_a_worker_runs_it(
+    queued_delivery, smtp_server, held_queue
 ):
     collector = smtp_server()
-    mail_app.config["MAIL_DELIVERY"] = "background"
-    state = notify._BackgroundState(running=True)  # noqa: SLF001 - a thread is already at work
-    mail_app.extensions["sct_outbox"] = state
-    queue()
-
-    def no_threads(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise AssertionError("the running thread should go again instead")
-
-    monkeypatch.setattr(notify.threading, "Thread", no_threads)
-    notify.deliver_soon(mail_app)
-    assert state.again
-
-    notify._background_worker(mail_app, state)  # noqa: SLF001 - what the running thread does
-    assert collector.subjects == ["Message 0"]
-    assert (state.running, state.again) == (False, False)
-
-
-def test_deliver_soon_never_raises(mail_app):
-    mail_app.config["MAIL_PORT"] = "not a port"
     [message] = queue()
-    notify.deliver_soon(mail_app)  # the error is logged, not raised
+    assert queue_helpers.pending() == ["deliver_outbox"]
+    assert collector.messages == []
     assert fresh(message).sent_at is None
+
+    assert queue_helpers.run_queued() == 1
+    assert collector.subjects == ["Message 0"]
+    assert fresh(message).sent_at is not None
+
+
+def test_committing_mail_queues_no_task_without_a_mail_server(app, held_queue):
+    app.config.update(MAIL_SERVER=None, MAIL_DELIVERY="queue")
+    [message] = queue()
+    # Only the guard keeps the queue empty here: nothing in between swallows an error.
+    assert queue_helpers.pending() == []
+    assert fresh(message).sent_at is None
+
+    app.config["MAIL_SERVER"] = "127.0.0.1"
+    queue()
+    assert queue_helpers.pending() == ["deliver_outbox"]
+
+
+def test_mail_delivery_off_leaves_the_outbox_to_the_cli(queued_delivery, smtp_server, held_queue):
+    collector = smtp_server()
+    queued_delivery.config["MAIL_DELIVERY"] = "off"
+    [message] = queue()
+    assert queue_helpers.pending() == []
+
+    tasks.sweep_outbox()  # nor does the minute's sweep send
+    queue_helpers.run_queued()
+    assert collector.messages == []
+    assert fresh(message).sent_at is None
+
+
+def test_a_rolled_back_change_queues_no_delivery(queued_delivery, held_queue):
+    mail_outbox.queue_email(
+        kind="test.message", to_address="a@windham.test", to_name="A", subject="S", body_text="B"
+    )
+    db.session.rollback()
+    db.session.commit()
+    assert queue_helpers.pending() == []
+    assert db.session.scalar(select(OutboxMessage.id)) is None
+
+
+def test_each_commit_with_mail_queues_a_delivery_and_each_message_goes_once(
+    queued_delivery, smtp_server, held_queue
+):
+    # Mail committed while an earlier delivery runs has a task of its own to look again.
+    collector = smtp_server()
+    queue(subject="First")
+    queue(subject="Second")
+    assert queue_helpers.pending() == ["deliver_outbox", "deliver_outbox"]
+
+    assert queue_helpers.run_queued() == 2
+    assert sorted(collector.subjects) == ["First", "Second"]
+
+
+def test_the_sweep_sends_mail_whose_task_was_lost_and_retries_when_due(
+    queued_delivery, smtp_server, held_queue
+):
+    [retried] = queue(subject="Retried")
+    queue_helpers.run_queued()  # the server is down: a failed try, to be retried in a minute
+    assert fresh(retried).attempts == 1
+    [lost] = queue(subject="Lost task")
+    jobs.queue.flush()  # e.g. the queue's storage was wiped before a worker came to it
+    assert queue_helpers.pending() == []
+
+    collector = smtp_server()
+    make_due(retried)
+    tasks.sweep_outbox()
+    queue_helpers.run_queued()
+    assert sorted(collector.subjects) == ["Lost task", "Retried"]
+    assert fresh(lost).sent_at is not None
+
+
+def test_the_worker_sweeps_the_outbox_every_minute():
+    minutes = [datetime(2026, 5, 1, 9, 0), datetime(2026, 5, 1, 9, 1), datetime(2026, 5, 1, 23, 59)]
+    for minute in minutes:
+        assert "sweep_outbox" in [t.name for t in jobs.queue.read_periodic(minute)]
+
+
+def test_a_failing_delivery_task_leaves_the_messages_in_the_outbox(queued_delivery):
+    queued_delivery.config["MAIL_PORT"] = "not a port"
+    [message] = queue()  # the task fails; the change and its message are committed
+    assert fresh(message).sent_at is None
+    assert fresh(message).attempts == 0
+
+
+def test_a_queue_that_refuses_the_task_does_not_fail_the_change(
+    queued_delivery, held_queue, monkeypatch, caplog
+):
+    def storage_down(data, priority=None):  # noqa: ANN001, ANN202
+        raise ConnectionError("the queue's storage is unreachable")
+
+    monkeypatch.setattr(jobs.queue.storage, "enqueue", storage_down)
+    [message] = queue()
+    assert fresh(message).sent_at is None
+    assert queue_helpers.pending() == []
+    assert "could not queue email delivery" in caplog.text
 
 
 # --- the notification emails ------------------------------------------------------------------
@@ -449,7 +513,7 @@ def test_reviewers_each_get_an_email_about_a_submission(
     retired = make_user("reviewer", "former@sct.test", password_hash, active=False)
     db.session.commit()
 
-    notify.notify_reviewers_of_submission(
+    mail_outbox.notify_reviewers_of_submission(
         toolkit, [reviewer_user, second_reviewer_user, retired, reviewer_user], link=LINK
     )
     db.session.commit()
@@ -501,7 +565,7 @@ def test_town_staff_each_get_an_email_about_the_decision(
     colleague = make_user("staff", "jo.planner@windham.test", password_hash, town)
     reason = "Please add the sign-in sheet <b>and</b> photos."
 
-    notify.notify_town_of_decision(
+    mail_outbox.notify_town_of_decision(
         toolkit, [staff_user, colleague], decision, LINK, open_requests=2, reason=reason
     )
     db.session.commit()
@@ -526,7 +590,7 @@ def test_town_staff_each_get_an_email_about_the_decision(
 
 
 def test_one_open_request_is_singular_and_no_reason_is_fine(toolkit, staff_user):
-    notify.notify_town_of_decision(toolkit, [staff_user], "changes_requested", LINK, 1)
+    mail_outbox.notify_town_of_decision(toolkit, [staff_user], "changes_requested", LINK, 1)
     db.session.commit()
     [message] = outbox()
     assert "There is 1 open request." in message.body_text
@@ -534,20 +598,21 @@ def test_one_open_request_is_singular_and_no_reason_is_fine(toolkit, staff_user)
 
 
 def test_a_path_becomes_an_absolute_link_and_unknown_decisions_are_refused(toolkit, staff_user):
-    notify.notify_town_of_decision(toolkit, [staff_user], "approved", "/towns/windham/toolkits/1")
+    path = "/towns/windham/toolkits/1"
+    mail_outbox.notify_town_of_decision(toolkit, [staff_user], "approved", path)
     db.session.commit()
     assert "http://localhost/towns/windham/toolkits/1" in outbox()[0].body_text
     with pytest.raises(ValueError, match="unknown decision"):
-        notify.notify_town_of_decision(toolkit, [staff_user], "maybe", LINK)
+        mail_outbox.notify_town_of_decision(toolkit, [staff_user], "maybe", LINK)
 
 
 def test_notifications_arrive_by_smtp(mail_app, smtp_server, toolkit, staff_user, reviewer_user):
     collector = smtp_server()
-    notify.notify_reviewers_of_submission(toolkit, [reviewer_user], LINK)
-    notify.notify_town_of_decision(toolkit, [staff_user], "changes_requested", LINK, 3)
+    mail_outbox.notify_reviewers_of_submission(toolkit, [reviewer_user], LINK)
+    mail_outbox.notify_town_of_decision(toolkit, [staff_user], "changes_requested", LINK, 3)
     db.session.commit()
 
-    assert notify.deliver_pending() == {"sent": 2, "failed": 0, "skipped": 0}
+    assert delivery.deliver_pending() == {"sent": 2, "failed": 0, "skipped": 0}
     by_recipient = {m["To"].addresses[0].addr_spec: m for m in collector.messages}
     to_reviewer = by_recipient[reviewer_user.email]
     to_staff = by_recipient[staff_user.email]
@@ -566,7 +631,7 @@ def test_notifications_arrive_by_smtp(mail_app, smtp_server, toolkit, staff_user
 
 def test_the_command_delivers_once(mail_app, smtp_server):
     collector = smtp_server()
-    notify_cli.register(mail_app)
+    mail_cli.register(mail_app)
     queue(2)
     result = mail_app.test_cli_runner().invoke(args=["deliver-outbox"])
     assert result.exit_code == 0, result.output
@@ -576,8 +641,8 @@ def test_the_command_delivers_once(mail_app, smtp_server):
 
 def test_the_command_empties_a_queue_longer_than_a_batch(mail_app, smtp_server, monkeypatch):
     collector = smtp_server()
-    monkeypatch.setattr(notify_cli, "BATCH", 2)
-    notify_cli.register(mail_app)
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    mail_cli.register(mail_app)
     queue(5)
     result = mail_app.test_cli_runner().invoke(args=["deliver-outbox"])
     assert "5 sent, 0 failed, 0 skipped." in result.output
@@ -586,7 +651,7 @@ def test_the_command_empties_a_queue_longer_than_a_batch(mail_app, smtp_server, 
 
 def test_the_command_loops_until_interrupted(mail_app, smtp_server, monkeypatch):
     collector = smtp_server()
-    notify_cli.register(mail_app)
+    mail_cli.register(mail_app)
     queue()
     naps: list[float] = []
 
@@ -595,7 +660,7 @@ def test_the_command_loops_until_interrupted(mail_app, smtp_server, monkeypatch)
         if len(naps) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(notify_cli.time, "sleep", sleep)
+    monkeypatch.setattr(mail_cli.time, "sleep", sleep)
     result = mail_app.test_cli_runner().invoke(args=["deliver-outbox", "--loop", "30"])
     assert result.exit_code == 0, result.output
     assert naps == [30, 30]
@@ -605,7 +670,7 @@ def test_the_command_loops_until_interrupted(mail_app, smtp_server, monkeypatch)
 
 
 def test_the_command_warns_without_a_mail_server(app):
-    notify_cli.register(app)
+    mail_cli.register(app)
     queue()
     result = app.test_cli_runner().invoke(args=["deliver-outbox"])
     assert result.exit_code == 0
@@ -616,7 +681,7 @@ def test_the_command_warns_without_a_mail_server(app):
 def test_the_admin_table_shows_each_status(mail_app, smtp_server):
     sent, waiting, given_up, fresh_one = queue(4)
     smtp_server()
-    notify.deliver_pending(limit=1)  # sends the oldest
+    delivery.deliver_pending(limit=1)  # sends the oldest
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == waiting.id)
@@ -630,7 +695,7 @@ def test_the_admin_table_shows_each_status(mail_app, smtp_server):
     db.session.commit()
 
     with mail_app.test_request_context():
-        html = render_template("admin/_outbox.html", outbox_messages=notify.recent_messages())
+        html = render_template("admin/_outbox.html", outbox_messages=mail_outbox.recent_messages())
 
     assert html.index("Message 3") < html.index("Message 0")  # newest first
     assert "Sent" in html

@@ -1,4 +1,4 @@
-"""The deliver-outbox command: send the queued emails once (cron) or keep sending (a worker)."""
+"""The deliver-outbox command: send the queued emails by hand, or from cron instead of a worker."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import click
 from flask import Flask, current_app
 
 from sct_forms.extensions import db
-from sct_forms.notify import deliver_pending
-
-BATCH = 50
+from sct_forms.mail.delivery import deliver_all_due
 
 
 def register(app: Flask) -> None:
@@ -39,7 +37,7 @@ def deliver_outbox_command(interval: float | None) -> None:
         while True:
             try:
                 totals = deliver_all_due()
-            except Exception as error:  # noqa: BLE001 - a database outage must not end the worker
+            except Exception as error:  # noqa: BLE001 - a database outage must not end the loop
                 click.echo(f"Delivery pass failed, trying again later: {error}", err=True)
             else:
                 if totals["sent"] or totals["failed"]:
@@ -50,19 +48,6 @@ def deliver_outbox_command(interval: float | None) -> None:
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("Stopped.")
-
-
-def deliver_all_due() -> dict[str, int]:
-    """Deliver in batches until a batch is not full, so one run empties a long queue."""
-    totals = {"sent": 0, "failed": 0, "skipped": 0}
-    while True:
-        counts = deliver_pending(BATCH)
-        for key in totals:
-            totals[key] += counts[key]
-        # Each tried message is sent or pushed into the future, so full batches cannot repeat
-        # forever; a short batch means nothing else is due (or the server is unreachable).
-        if counts["sent"] + counts["failed"] < BATCH:
-            return totals
 
 
 def _summary(counts: dict[str, int]) -> str:
