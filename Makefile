@@ -8,11 +8,15 @@ FLASK := $(BIN)/flask --app sct_forms
 .PHONY: demo test lint pytest install-system-tools
 
 ## demo: set up, migrate, seed, create demo accounts and serve on http://127.0.0.1:5000
+# The worker (email, packet builds) runs beside the server and stops with it.
 demo: $(INSTALLED) instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) seed
 	$(FLASK) demo-accounts
-	@echo "Serving sct-forms on http://127.0.0.1:5000 (Ctrl+C stops it)"
+	@echo "Serving sct-forms on http://127.0.0.1:5000 with its worker (Ctrl+C stops both)"
+	@$(FLASK) worker & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: set up, then run the linter and the whole test suite
