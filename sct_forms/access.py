@@ -14,6 +14,7 @@ from flask import abort, session
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
 from sct_forms.extensions import db
 from sct_forms.models import CoachAssignment, Municipality, Toolkit, User
@@ -47,11 +48,11 @@ def has_signed_in_user() -> bool:
 
 def visible_municipality_ids(user: User) -> set[int] | None:
     """The towns ``user`` may see: a set of ids, or ALL_TOWNS for reviewers and admins."""
-    if user.role in ("reviewer", "admin"):
+    if user.role in REVIEWING_ROLES:
         return ALL_TOWNS
-    if user.role == "staff":
+    if user.role == Role.STAFF:
         return {user.municipality_id} if user.municipality_id else set()
-    if user.role == "coach":
+    if user.role == Role.COACH:
         rows = db.session.scalars(
             select(CoachAssignment.municipality_id).where(CoachAssignment.coach_id == user.id)
         )

@@ -13,19 +13,22 @@ from sct_forms import worker
 from sct_forms.admin.services import AccountError, create_user, find_municipality, reset_password
 from sct_forms.auth.invitations import invite_user
 from sct_forms.auth.password_policy import password_error, personal_words
+from sct_forms.domain.roles import TOWN_ROLES, Role
 from sct_forms.extensions import db
 from sct_forms.mail import cli as mail_cli
 from sct_forms.mail.delivery import deliver_pending
 from sct_forms.maintenance import cli as maintenance_cli
-from sct_forms.models import ROLES, User
+from sct_forms.models import User
 from sct_forms.reference_data import CatalogImportError, import_actions, seed
 
+# The stored values: click matches an Enum choice by its member name ("STAFF"), not its value.
+ROLE_CHOICES = [role.value for role in Role]
 DEMO_TOWN = "Windham"
 DEMO_ACCOUNTS = (
-    ("staff@demo.sct-forms.test", "Dana Staff", "staff"),
-    ("reviewer@demo.sct-forms.test", "Riley Reviewer", "reviewer"),
-    ("coach@demo.sct-forms.test", "Casey Coach", "coach"),
-    ("admin@demo.sct-forms.test", "Alex Admin", "admin"),
+    ("staff@demo.sct-forms.test", "Dana Staff", Role.STAFF),
+    ("reviewer@demo.sct-forms.test", "Riley Reviewer", Role.REVIEWER),
+    ("coach@demo.sct-forms.test", "Casey Coach", Role.COACH),
+    ("admin@demo.sct-forms.test", "Alex Admin", Role.ADMIN),
 )
 
 
@@ -61,7 +64,7 @@ def demo_accounts_command() -> None:
                 email=email,
                 name=name,
                 role=role,
-                municipality=town if role in ("staff", "coach") else None,
+                municipality=town if role in TOWN_ROLES else None,
             )
         else:
             password = reset_password(user)
@@ -74,7 +77,7 @@ def demo_accounts_command() -> None:
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", default="")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True)
 @click.option("--town", default=None, help="Town name, for staff (and a coach's first town).")
 @click.option("--language", type=click.Choice(["en", "es"]), default="en")
 @click.option("--prompt-password", is_flag=True, help="Type the password instead of generating it.")
@@ -129,7 +132,7 @@ def _password_meeting_policy(email: str, name: str, town: str | None):  # noqa: 
 @click.command("invite-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True)
 @click.option("--town", default=None, help="Town name, for staff (and a coach's first town).")
 @click.option("--language", type=click.Choice(["en", "es"]), default="en")
 def invite_user_command(email: str, name: str, role: str, town: str | None, language: str) -> None:

@@ -11,6 +11,7 @@ from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
 from sct_forms.access import has_signed_in_user
+from sct_forms.domain.roles import Role
 from sct_forms.i18n import LANGUAGE_NAMES
 from sct_forms.i18n import gettext as _
 
@@ -30,21 +31,21 @@ def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
     """(endpoint, label) pairs of the places the user's role may open."""
     if not user.is_authenticated:
         return []
-    if user.role == "staff":
-        return [("towns.show", _("Our town"))]
-    if user.role == "reviewer":
-        return [("review.queue", _("Review queue"))]
-    if user.role == "coach":
-        return [("coaching.my_towns", _("My towns"))]
-    return [("admin.overview", _("Administration")), ("review.queue", _("Review queue"))]
+    places = {
+        Role.STAFF: [("towns.show", _("Our town"))],
+        Role.REVIEWER: [("review.queue", _("Review queue"))],
+        Role.COACH: [("coaching.my_towns", _("My towns"))],
+        Role.ADMIN: [("admin.overview", _("Administration")), ("review.queue", _("Review queue"))],
+    }
+    return places.get(user.role, [])
 
 
 def role_label(role: str) -> str:
     labels = {
-        "staff": _("Town staff"),
-        "reviewer": _("Reviewer"),
-        "coach": _("Equity coach"),
-        "admin": _("Administrator"),
+        Role.STAFF: _("Town staff"),
+        Role.REVIEWER: _("Reviewer"),
+        Role.COACH: _("Equity coach"),
+        Role.ADMIN: _("Administrator"),
     }
     return labels.get(role, role)
 

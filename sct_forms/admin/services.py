@@ -8,6 +8,7 @@ from sct_forms import audit
 from sct_forms.auth.password_policy import password_error, personal_words
 from sct_forms.auth.passwords import generate_password, hash_password
 from sct_forms.auth.services import normalise_email
+from sct_forms.domain.roles import TOWN_ROLES, Role
 from sct_forms.extensions import db
 from sct_forms.models import ROLES, CoachAssignment, Municipality, User, new_session_nonce
 
@@ -39,9 +40,9 @@ def create_user(
     email = normalise_email(email)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
-    if role == "staff" and municipality is None:
+    if role == Role.STAFF and municipality is None:
         raise AccountError("staff accounts need a town")
-    if role != "staff" and role != "coach" and municipality is not None:
+    if role not in TOWN_ROLES and municipality is not None:
         raise AccountError("only staff accounts belong to a town")
     if db.session.scalar(select(User).where(User.email == email)):
         raise AccountError(f"an account for {email} already exists")
@@ -55,13 +56,13 @@ def create_user(
         email=email,
         name=name.strip() or email,
         role=role,
-        municipality=municipality if role == "staff" else None,
+        municipality=municipality if role == Role.STAFF else None,
         password_hash=hash_password(password),
         preferred_language=language,
     )
     db.session.add(user)
     db.session.flush()
-    if role == "coach" and municipality is not None:
+    if role == Role.COACH and municipality is not None:
         db.session.add(CoachAssignment(coach=user, municipality=municipality))
     audit.record(
         "user.created",

@@ -17,13 +17,14 @@ from sct_forms.auth import tokens
 from sct_forms.auth.account_emails import queue_account_email
 from sct_forms.auth.passwords import has_usable_password, unusable_password_hash
 from sct_forms.auth.services import normalise_email
+from sct_forms.domain.roles import Role, is_town_staff
 from sct_forms.extensions import db
 from sct_forms.mail.outbox import public_url
 from sct_forms.models import Municipality, User
 
 # Who may invite: administrators, and the command line (invited_by=None: whoever runs it has
 # the server, and with it the database).
-INVITING_ROLES = ("admin",)
+INVITING_ROLES = (Role.ADMIN,)
 
 
 def invitation_lifetime() -> timedelta:
@@ -71,7 +72,7 @@ def invite_user(
         link=public_url("account.accept_invitation", token=raw),
         days=current_app.config["INVITATION_DAYS"],
         role=role,
-        town=town.name if town is not None and role == "staff" else None,
+        town=town.name if town is not None and role == Role.STAFF else None,
         inviter=inviter,
     )
     audit.record(
@@ -98,7 +99,7 @@ def _check_reinvitation(user: User, role: str, town: Municipality | None) -> Non
         raise AccountError(
             f"{user.email} was invited as {user.role}; invite them again with --role {user.role}"
         )
-    if role == "staff" and town is not None and user.municipality_id != town.id:
+    if role == Role.STAFF and town is not None and not is_town_staff(user, town.id):
         raise AccountError(
             f"{user.email} was invited for {user.municipality.name}, not {town.name}"
         )

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from sct_forms.auth import resume, services
 from sct_forms.auth.forms import LanguageForm, SignInForm
+from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import ngettext
@@ -19,11 +20,11 @@ bp = Blueprint("auth", __name__)
 
 def landing_url_for(user) -> str:  # noqa: ANN001
     """Each role's own start page."""
-    if user.role == "staff":
+    if user.role == Role.STAFF:
         return url_for("towns.show", slug=user.municipality.slug)
-    if user.role == "reviewer":
+    if user.role == Role.REVIEWER:
         return url_for("review.queue")
-    if user.role == "coach":
+    if user.role == Role.COACH:
         return url_for("coaching.my_towns")
     return url_for("admin.overview")
 

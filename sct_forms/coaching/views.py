@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sct_forms.access import roles_required
+from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.models import CoachAssignment, Municipality
 from sct_forms.templating import render
@@ -15,7 +16,7 @@ bp = Blueprint("coaching", __name__, url_prefix="/coaching")
 
 
 @bp.get("/towns")
-@roles_required("coach")
+@roles_required(Role.COACH)
 def my_towns():
     towns = db.session.scalars(
         select(Municipality)

@@ -33,6 +33,7 @@ from sct_forms.documents.certificates import (
     valid_certificate,
     verification_url,
 )
+from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.domain.tiers import TIER_ORDER, next_tier
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
@@ -44,7 +45,7 @@ from sct_forms.templating import render
 
 bp = Blueprint("certificates", __name__)
 
-VIEW_ROLES = ("staff", "reviewer", "coach", "admin")
+VIEW_ROLES = ALL_ROLES
 
 
 def _cycle_or_404(cycle_id: int | None) -> Cycle:
@@ -91,7 +92,8 @@ def _town_page(
         current=current,
         may_issue=_may_issue(town),
         issuable=issuable,
-        may_revoke=current_user.role == "admin",
+        may_revoke=current_user.role == Role.ADMIN,
+        speaking_to_town=current_user.role == Role.STAFF,
         today=date.today(),
         error=error,
         error_serial=error_serial,
@@ -118,7 +120,7 @@ def issue(slug: str):
             town=town,
             cycle=cycle,
             refused=refused,
-            speaking_to_town=current_user.role == "staff",
+            speaking_to_town=current_user.role == Role.STAFF,
         ), refused.status
     return redirect(url_for("certificates.download", serial=certificate.serial), 303)
 
@@ -154,7 +156,7 @@ def download(serial: str):
 
 
 @bp.post("/certificates/<serial>/revoke")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def revoke_certificate(serial: str):
     certificate = _visible_certificate_or_404(serial)
     town, cycle = certificate.municipality, certificate.cycle

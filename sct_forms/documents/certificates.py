@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sct_forms.audit import record
 from sct_forms.documents.render import render_pdf
+from sct_forms.domain.roles import REVIEW_PARTIES, REVIEWING_ROLES, Role, is_town_staff
 from sct_forms.domain.tiers import (
     TIER_ORDER,
     Item,
@@ -80,7 +81,7 @@ __all__ = [
 CERTIFICATE_TEMPLATE = "pdf/certificate.html"
 
 #: Who may ask for a certificate (staff only for their own town; the views check the town).
-ISSUING_ROLES = ("staff", "reviewer", "admin")
+ISSUING_ROLES = REVIEW_PARTIES
 
 #: Tried in order; the first that renders is stored.
 PDF_VARIANTS = ("pdf/a-3b", "pdf/ua-1")
@@ -345,7 +346,7 @@ def issue_certificate(town: Municipality, cycle: Cycle, user: User) -> Certifica
     certificate of the cycle was revoked and ``user`` is not an administrator; PermissionError
     for a role that may not issue, or staff of another town. Commits.
     """
-    if user.role not in ISSUING_ROLES or (user.role == "staff" and user.municipality_id != town.id):
+    if not (user.role in REVIEWING_ROLES or is_town_staff(user, town.id)):
         raise PermissionError("this user may not issue certificates for this town")
     assessment = assessment_for(town, cycle)
     if assessment.reached is None:
@@ -353,7 +354,7 @@ def issue_certificate(town: Municipality, cycle: Cycle, user: User) -> Certifica
     existing = valid_certificate(town, cycle)
     if existing is not None and _tier_rank(existing.tier) >= _tier_rank(assessment.reached):
         return existing
-    if existing is None and user.role != "admin":
+    if existing is None and user.role != Role.ADMIN:
         revoked = _last_revoked(town, cycle)
         if revoked is not None:
             raise CertificateRefusedError(
@@ -444,7 +445,7 @@ def revoke(certificate: Certificate, user: User, reason: str) -> Certificate:
     The stored file is kept: it is the record of what was issued, and the verification page
     says it is revoked.
     """
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         raise PermissionError("only administrators revoke certificates")
     reason = (reason or "").strip()
     if not reason:

@@ -27,8 +27,10 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from sct_forms.documents.packet_evidence import PacketFile, packet_files
+from sct_forms.domain import workflow
 from sct_forms.domain.tiers import Item, TierAssessment, assess_tiers
 from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
+from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.models import (
@@ -50,9 +52,6 @@ from sct_forms.toolkits.services import definition_for, toolkits_of
 #: (this module, packet_evidence, packet_pdf) changes what a packet looks like, so packets made
 #: by the old code are not served again.
 TEMPLATE_VERSION = "2026.1"
-
-#: States in which the packet shows the latest revision, as the reviewers received it.
-REVISION_STATES = frozenset({"submitted", "in_review", "approved", "not_approved"})
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
 
@@ -124,13 +123,13 @@ class ToolkitPacket:
     def status_mark(self) -> str | None:
         """The mark on every page: what this packet is not (yet); None once approved."""
         state = self.toolkit.state
-        if state == "approved":
+        if state == State.APPROVED:
             return None
-        if state in ("submitted", "in_review") and self.revision is not None:
+        if workflow.is_with_reviewers(state) and self.revision is not None:
             return _("Revision %(num)s — with reviewers", num=self.revision.number)
-        if state == "not_approved" and self.revision is not None:
+        if state == State.NOT_APPROVED and self.revision is not None:
             return _("Revision %(num)s — not approved", num=self.revision.number)
-        if state == "withdrawn":
+        if state == State.WITHDRAWN:
             return _("Withdrawn — not submitted")
         return _("DRAFT — not submitted")
 
@@ -244,7 +243,7 @@ def toolkit_packet(toolkit: Toolkit, language: str) -> ToolkitPacket:
 
 def _toolkit_packet(toolkit: Toolkit, language: str) -> ToolkitPacket:
     revision = (
-        review_services.latest_revision(toolkit) if toolkit.state in REVISION_STATES else None
+        review_services.latest_revision(toolkit) if workflow.shows_revision(toolkit.state) else None
     )
     if revision is not None:
         definition = load_definition(revision.definition_version)
@@ -328,7 +327,7 @@ def _town_packet(
     items = [Item("toolkit", t.paired_action.number, t.state, t.cycle_id) for t in every]
     tiers = assess_tiers(cycle.tier_rules, items, cycle.id)
     shown = sorted(
-        (t for t in every if t.state != "withdrawn"),
+        (t for t in every if t.state != State.WITHDRAWN),
         key=lambda t: (t.paired_action.sort_key, t.id),
     )
     packets = [toolkit_packet(t, language) for t in shown]

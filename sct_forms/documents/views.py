@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 
 from sct_forms.access import may_see_municipality, roles_required, visible_or_404
 from sct_forms.documents import packet_cache, packet_pdf, packets
+from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role
 from sct_forms.evidence import storage
 from sct_forms.extensions import db
 from sct_forms.i18n import get_locale_language
@@ -26,9 +27,8 @@ from sct_forms.templating import is_htmx, render
 
 bp = Blueprint("documents", __name__)
 
-ALL_ROLES = ("staff", "reviewer", "coach", "admin")
 # Who may ask a town packet for the review history: the town itself and the reviewers.
-HISTORY_ROLES = ("staff", "reviewer", "admin")
+HISTORY_ROLES = REVIEW_PARTIES
 
 
 # --- Loading what a packet is about -------------------------------------------------------------
@@ -55,7 +55,7 @@ def _town_packet(slug: str) -> tuple[packets.TownPacket, packet_cache.PacketRequ
     history = request.args.get("history") == "1"
     if history and current_user.role not in HISTORY_ROLES:
         abort(403)
-    for_town = current_user.role == "staff"
+    for_town = current_user.role == Role.STAFF
     language = get_locale_language()
     packet = packets.town_packet(town, cycle, language, history=history, for_town=for_town)
     return packet, packet_cache.PacketRequest(

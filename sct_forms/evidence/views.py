@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from sct_forms.access import roles_required, toolkit_and_step, visible_or_404
+from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.evidence import services
 from sct_forms.evidence.downloads import stored_file_attachment
 from sct_forms.evidence.messages import refused_message
@@ -17,7 +18,7 @@ bp = Blueprint("evidence", __name__)
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/evidence")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def upload(toolkit_id: int, step_key: str):
     toolkit, definition, step = toolkit_and_step(toolkit_id, step_key)
     if not toolkit_services.may_edit(current_user, toolkit):
@@ -47,7 +48,7 @@ def upload(toolkit_id: int, step_key: str):
 
 
 @bp.get("/evidence/<int:evidence_id>/download")
-@roles_required("staff", "reviewer", "coach", "admin")
+@roles_required(*ALL_ROLES)
 def download(evidence_id: int):
     evidence = visible_or_404(Evidence, evidence_id)
     return stored_file_attachment(
@@ -56,7 +57,7 @@ def download(evidence_id: int):
 
 
 @bp.post("/evidence/<int:evidence_id>/delete")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def delete(evidence_id: int):
     evidence = visible_or_404(Evidence, evidence_id)
     toolkit = evidence.toolkit

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
 from sct_forms.models.reference import Action, Cycle, Municipality
 from sct_forms.models.types import UTCDateTime, utcnow
@@ -25,7 +26,7 @@ class Toolkit(db.Model):
     paired_action_id: Mapped[int] = mapped_column(ForeignKey("action.id"))
     # The toolkit keeps the definition it was started with, even when a newer one is published.
     definition_version: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(24), default="draft", index=True)
+    state: Mapped[str] = mapped_column(String(24), default=State.DRAFT, index=True)
     # Staff confirmed the paired action is part of this cycle's certification submission.
     confirmed_in_submission: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

@@ -9,11 +9,14 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.models.reference import Municipality
 from sct_forms.models.types import UTCDateTime, utcnow
 
-ROLES = ("staff", "reviewer", "coach", "admin")
+ROLES = tuple(role.value for role in Role)
+# The constraints are built from Role, word for word the text the migrations gave the database.
+_QUOTED_ROLES = ", ".join(f"'{role}'" for role in ROLES)
 
 
 def new_session_nonce() -> str:
@@ -23,9 +26,10 @@ def new_session_nonce() -> str:
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('staff', 'reviewer', 'coach', 'admin')", name="role_known"),
+        CheckConstraint(f"role IN ({_QUOTED_ROLES})", name="role_known"),
         CheckConstraint(
-            "role != 'staff' OR municipality_id IS NOT NULL", name="staff_has_municipality"
+            f"role != '{Role.STAFF}' OR municipality_id IS NOT NULL",
+            name="staff_has_municipality",
         ),
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sct_forms.domain import workflow
+from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.mail import outbox
 from sct_forms.models import Toolkit, User
@@ -14,7 +16,9 @@ def town_staff(toolkit: Toolkit) -> list[User]:
     return list(
         db.session.scalars(
             select(User).where(
-                User.role == "staff", User.active, User.municipality_id == toolkit.municipality_id
+                User.role == Role.STAFF,
+                User.active,
+                User.municipality_id == toolkit.municipality_id,
             )
         )
     )
@@ -32,7 +36,7 @@ def after_submission(toolkit: Toolkit) -> None:
 
 def after_decision(toolkit: Toolkit, open_requests: int) -> None:
     """Tell the town's staff what was decided and what to do next; the caller commits."""
-    if toolkit.state not in ("changes_requested", "approved", "not_approved"):
+    if not workflow.is_decision(toolkit.state):
         return
     outbox.notify_town_of_decision(
         toolkit,

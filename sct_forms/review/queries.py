@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from sct_forms.domain import workflow
+from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.models import (
     Action,
@@ -20,7 +22,7 @@ from sct_forms.models import (
     utcnow,
 )
 
-QUEUE_STATES = ("submitted", "in_review")
+QUEUE_STATES = workflow.WITH_REVIEWERS
 # "Waiting at least N days" beyond a century means nothing and would overflow the date arithmetic.
 MAX_AGE_DAYS = 36500
 # The events that give a toolkit its reviewer; the last one says since when they hold it.
@@ -69,7 +71,7 @@ def queue_towns(cycle: Cycle) -> list[Municipality]:
 def active_reviewers() -> list[User]:
     return list(
         db.session.scalars(
-            select(User).where(User.role == "reviewer", User.active).order_by(User.name)
+            select(User).where(User.role == Role.REVIEWER, User.active).order_by(User.name)
         )
     )
 

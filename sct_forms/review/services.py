@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from sct_forms import audit
 from sct_forms.domain import claims, workflow
+from sct_forms.domain.roles import Role, is_town_staff
 from sct_forms.extensions import db
 from sct_forms.inputs import has_control_characters
 from sct_forms.models import ChangeRequest, ReviewComment, Revision, StepVerdict, Toolkit, User
@@ -35,11 +36,7 @@ TEXT_MAX_LENGTH = 5000
 REASON_MAX_LENGTH = 2000
 VERDICTS = ("meets", "needs_changes")
 VISIBILITIES = ("town", "internal")
-DECISIONS = {
-    "approve": "approve",
-    "request_changes": "request_changes",
-    "not_approve": "not_approve",
-}
+DECISIONS = workflow.DECISION_TRANSITIONS
 
 
 class WorkflowError(Exception):
@@ -146,7 +143,7 @@ def _record(action: str, toolkit: Toolkit, user: User, before: str, after: str, 
 
 
 def _require_own_town(toolkit: Toolkit, user: User) -> None:
-    if user.role != "staff" or user.municipality_id != toolkit.municipality_id:
+    if not is_town_staff(user, toolkit.municipality_id):
         raise WorkflowError("refused", 403, reason="role")
 
 
@@ -181,7 +178,8 @@ def revision(toolkit: Toolkit, number: int) -> Revision | None:
 def submit(toolkit: Toolkit, user: User, expected_state: str | None) -> Revision:
     """Freeze the toolkit as revision N+1 and hand it to the reviewers."""
     _require_own_town(toolkit, user)
-    name = "resubmit" if toolkit.state == "changes_requested" else "submit"
+    # From a state the town cannot submit from, "submit" is refused below as a stale page.
+    name = workflow.submission(toolkit.state) or "submit"
     if not toolkit_completeness(toolkit).is_complete:
         raise WorkflowError("incomplete", 422)
     if name == "resubmit":
@@ -271,13 +269,13 @@ def assign(toolkit: Toolkit, reviewer: User | None, user: User) -> None:
     A reviewer assigning a toolkit another reviewer holds is refused: that is a take-over,
     which is its own, explicit action.
     """
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         _require_claim("reassign", toolkit, user)
     else:
         if reviewer is None or reviewer.id != user.id:
             raise WorkflowError("refused", 403, reason="role")
         _require_claim("claim", toolkit, user)
-    if reviewer is not None and (reviewer.role != "reviewer" or not reviewer.active):
+    if reviewer is not None and (reviewer.role != Role.REVIEWER or not reviewer.active):
         raise WorkflowError("not_a_reviewer", 422)
     previous = toolkit.assigned_reviewer_id
     _set_holder(toolkit, previous, reviewer.id if reviewer else None)

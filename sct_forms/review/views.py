@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.auth.services import safe_next_url
+from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.errors import render_error
 from sct_forms.extensions import db
 from sct_forms.i18n import get_locale_language
@@ -38,7 +39,7 @@ from sct_forms.templating import render
 from sct_forms.toolkits.services import definition_for
 
 bp = Blueprint("review", __name__, url_prefix="/review")
-REVIEW_ROLES = ("reviewer", "admin")
+REVIEW_ROLES = REVIEWING_ROLES
 
 
 def _int_arg(name: str) -> int | None:
@@ -80,6 +81,7 @@ def _queue_page(error: str | None = None, form: AssignForm | None = None, status
         cycle=cycle,
         items=items,
         filters=filters,
+        queue_states=queries.QUEUE_STATES,
         towns=queries.queue_towns(cycle) if cycle else [],
         categories=categories,
         reviewers=queries.active_reviewers(),
@@ -162,7 +164,7 @@ def _refused(
 
 
 @bp.post("/toolkits/<int:toolkit_id>/claim")
-@roles_required("reviewer")
+@roles_required(Role.REVIEWER)
 def claim(toolkit_id: int):
     toolkit = _toolkit(toolkit_id)
     form = TransitionForm()
@@ -192,7 +194,7 @@ def release(toolkit_id: int):
 
 
 @bp.post("/toolkits/<int:toolkit_id>/take-over")
-@roles_required("reviewer")
+@roles_required(Role.REVIEWER)
 def take_over(toolkit_id: int):
     """Another reviewer holds the toolkit; this reviewer takes the review over, openly."""
     toolkit = _toolkit(toolkit_id)

@@ -14,7 +14,7 @@ from sct_forms.i18n import gettext as _
 from sct_forms.toolkits.labels import town_label
 from sct_forms.toolkits.messages import field_anchor, problem_message
 from sct_forms.toolkits.presenters import FieldView, question_labels
-from sct_forms.toolkits.services import definition_for
+from sct_forms.toolkits.services import definition_for, may_answer_requests
 
 
 def answer_text(field: FieldView, language: str) -> str:
@@ -77,3 +77,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["request_anchor"] = request_anchor
     app.jinja_env.filters["request_target_label"] = request_target_label
     app.jinja_env.globals["toolkit_step_number"] = toolkit_step_number
+    # Whether the answer fields of change requests show: the workflow's rule, asked here.
+    app.jinja_env.globals["may_answer_requests"] = may_answer_requests

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sct_forms.domain.workflow import STATE_LABELS
+from sct_forms.domain.workflow import STATE_LABELS, State
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import ngettext
 
@@ -14,7 +14,7 @@ def internal_label(state: str) -> str:
 
 def town_label(state: str, open_requests: int = 0) -> str:
     """The town's words; with changes requested, how many are still waiting for the town."""
-    if state == "changes_requested":
+    if state == State.CHANGES_REQUESTED:
         return ngettext(
             "Your turn: %(num)s change requested",
             "Your turn: %(num)s changes requested",

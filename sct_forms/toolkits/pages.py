@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask_login import current_user
 
 from sct_forms.domain import workflow
+from sct_forms.domain.roles import REVIEWING_ROLES, is_town_staff
+from sct_forms.domain.workflow import State
 from sct_forms.i18n import get_locale_language
 from sct_forms.models import Toolkit
 from sct_forms.review.queries import comments_of, requests_of, timeline
@@ -48,14 +50,15 @@ def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
     """The toolkit's own page: every step's answers, evidence and what is still missing."""
     definition = services.definition_for(toolkit)
     language = get_locale_language()
-    reviewer_side = current_user.role in ("reviewer", "admin")
+    reviewer_side = current_user.role in REVIEWING_ROLES
     requests = requests_of(toolkit)
     overall = services.toolkit_completeness(toolkit)
-    may_submit = (
-        current_user.role == "staff"
-        and current_user.municipality_id == toolkit.municipality_id
-        and bool(workflow.allowed_transitions(toolkit.state, "staff"))
-        and toolkit.state in ("draft", "changes_requested")
+    is_own_staff = is_town_staff(current_user, toolkit.municipality_id)
+    # The town's own moves from here (submit, withdraw, reopen...), as the workflow allows them.
+    town_transitions = (
+        [t.name for t in workflow.allowed_transitions(toolkit.state, current_user.role)]
+        if is_own_staff
+        else []
     )
     return render(
         "toolkits/review.html",
@@ -75,9 +78,10 @@ def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
         language=language,
         completeness=overall,
         editable=services.may_edit(current_user, toolkit),
-        may_submit=may_submit,
-        is_own_staff=current_user.role == "staff"
-        and current_user.municipality_id == toolkit.municipality_id,
+        may_submit=is_own_staff and workflow.submission(toolkit.state) is not None,
+        town_transitions=town_transitions,
+        # The town is shown the reason a reviewer must give for not approving.
+        decision_reason=toolkit.decision_reason if toolkit.state == State.NOT_APPROVED else None,
         open_requests=[r for r in requests if r.status != "closed"],
         requests=requests,
         comments=comments_of(toolkit, include_internal=reviewer_side),

@@ -13,11 +13,13 @@ from sct_forms.domain import workflow
 from sct_forms.domain.answers import Problem, ValidationContext, refusing_problems
 from sct_forms.domain.changes import changed_fields
 from sct_forms.domain.completeness import EvidenceSummary, ToolkitCompleteness, completeness
+from sct_forms.domain.roles import is_town_staff
 from sct_forms.domain.toolkit_definition import (
     CURRENT_VERSION,
     ToolkitDefinition,
     load_definition,
 )
+from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
 from sct_forms.models import (
     Action,
@@ -67,10 +69,8 @@ def toolkit_completeness(toolkit: Toolkit, today: date | None = None) -> Toolkit
 
 def may_edit(user: User, toolkit: Toolkit) -> bool:
     """Staff of the toolkit's own town, while the workflow lets the town edit."""
-    return (
-        user.role == "staff"
-        and user.municipality_id == toolkit.municipality_id
-        and workflow.may(user.role, toolkit.state, "edit")
+    return is_town_staff(user, toolkit.municipality_id) and workflow.may(
+        user.role, toolkit.state, "edit"
     )
 
 
@@ -136,7 +136,7 @@ def start_toolkit(
         cycle=cycle,
         paired_action=action,
         definition_version=definition.version,
-        state="draft",
+        state=State.DRAFT,
         confirmed_in_submission=True,
         created_by_id=user.id,
         updated_by_id=user.id,
@@ -180,10 +180,8 @@ class RequestAnswer:
 
 def may_answer_requests(user: User, toolkit: Toolkit) -> bool:
     """Staff of the toolkit's own town, while the workflow asks the town for changes."""
-    return (
-        user.role == "staff"
-        and user.municipality_id == toolkit.municipality_id
-        and workflow.may(user.role, toolkit.state, "answer_requests")
+    return is_town_staff(user, toolkit.municipality_id) and workflow.may(
+        user.role, toolkit.state, "answer_requests"
     )
 
 

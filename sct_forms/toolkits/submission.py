@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.auth.services import safe_next_url
+from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.errors import render_error
 from sct_forms.evidence.downloads import stored_file_attachment
 from sct_forms.extensions import db
@@ -48,7 +49,7 @@ def _expected_state(form: TransitionForm) -> str | None:
 
 
 @bp.post("/toolkits/<int:toolkit_id>/submit")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def submit(toolkit_id: int):
     toolkit = visible_or_404(Toolkit, toolkit_id)
     form = TransitionForm()
@@ -69,7 +70,7 @@ def submit(toolkit_id: int):
 
 
 @bp.post("/toolkits/<int:toolkit_id>/withdraw")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def withdraw(toolkit_id: int):
     toolkit = visible_or_404(Toolkit, toolkit_id)
     form = TransitionForm()
@@ -84,7 +85,7 @@ def withdraw(toolkit_id: int):
 
 
 @bp.post("/toolkits/<int:toolkit_id>/reopen")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def reopen(toolkit_id: int):
     toolkit = visible_or_404(Toolkit, toolkit_id)
     form = TransitionForm()
@@ -98,7 +99,7 @@ def reopen(toolkit_id: int):
 
 
 @bp.post("/change-requests/<int:request_id>/respond")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def respond(request_id: int):
     change = db.session.get(ChangeRequest, request_id) or abort(404)
     toolkit = visible_or_404(Toolkit, change.toolkit_id)
@@ -129,7 +130,7 @@ def _show_typed_answer(change: ChangeRequest, form: RespondForm) -> None:
 
 
 @bp.get("/toolkits/<int:toolkit_id>/revisions/<int:number>/evidence/<sha256>")
-@roles_required("staff", "reviewer", "coach", "admin")
+@roles_required(*ALL_ROLES)
 def revision_evidence(toolkit_id: int, number: int, sha256: str):
     """A file as it was in a submitted revision, even if the draft has changed since."""
     toolkit = visible_or_404(Toolkit, toolkit_id)

@@ -25,6 +25,7 @@ from sct_forms.domain.answers import (
     validate_step_answers,
     validate_value,
 )
+from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.errors import record_refusal
 from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
@@ -40,14 +41,12 @@ from sct_forms.toolkits.presenters import field_view
 
 bp = Blueprint("toolkits", __name__)
 
-ALL_ROLES = ("staff", "reviewer", "coach", "admin")
-
 
 # --- starting -------------------------------------------------------------------------------
 
 
 @bp.route("/towns/<slug>/toolkits/new", methods=["GET", "POST"])
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def start(slug: str):
     town = municipality_or_404(slug)
     cycle = current_cycle(date.today())
@@ -104,7 +103,7 @@ def step(toolkit_id: int, step_key: str):
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>")
 @cleans_its_own_text
-@roles_required("staff")
+@roles_required(Role.STAFF)
 @csrf.exempt  # checked below, so an expired token keeps what was typed instead of losing it
 def save_step(toolkit_id: int, step_key: str):
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
@@ -114,7 +113,7 @@ def save_step(toolkit_id: int, step_key: str):
 @resumable("toolkits.save_step")
 def resume_save_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Response:
     """Finish a step save that was posted when the session had ended."""
-    if current_user.role != "staff":
+    if current_user.role != Role.STAFF:
         abort(403)
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     return save_posted_step(toolkit, definition, step_def, posted)
@@ -285,7 +284,7 @@ def _not_editable(toolkit: Toolkit, autosave: bool):
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/check")
 @cleans_its_own_text
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def check_field(toolkit_id: int, step_key: str):
     """Blur validation of one field: its error slot, 422 when there is a problem."""
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
@@ -306,7 +305,7 @@ def check_field(toolkit_id: int, step_key: str):
 
 
 @bp.get("/toolkits/<int:toolkit_id>/steps/<step_key>/rows/<group_key>")
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def new_row(toolkit_id: int, step_key: str, group_key: str):
     """A blank row of a repeatable group, for htmx to add in place."""
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
@@ -324,7 +323,7 @@ def new_row(toolkit_id: int, step_key: str, group_key: str):
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/conflict")
 @cleans_its_own_text
-@roles_required("staff")
+@roles_required(Role.STAFF)
 def resolve_conflict(toolkit_id: int, step_key: str):
     """The user's choice after a conflict: keep theirs, keep mine, or merge by hand."""
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sct_forms.access import municipality_or_404, roles_required
+from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role
 from sct_forms.domain.tiers import Item, assess_tiers
 from sct_forms.extensions import db
 from sct_forms.inputs import bounded_int
@@ -22,7 +23,7 @@ bp = Blueprint("towns", __name__, url_prefix="/towns")
 
 
 @bp.get("/<slug>")
-@roles_required("staff", "reviewer", "coach", "admin")
+@roles_required(*ALL_ROLES)
 def show(slug: str):
     town = municipality_or_404(slug)
     cycle_id = request.args.get("cycle", type=bounded_int)
@@ -47,7 +48,8 @@ def show(slug: str):
         toolkits=toolkits,
         tiers=tiers,
         open_counts=open_request_counts([t.id for t in town_toolkits]),
-        may_start=current_user.role == "staff"
+        may_ask_history=current_user.role in REVIEW_PARTIES,
+        may_start=current_user.role == Role.STAFF
         and cycle is not None
         and cycle == current_cycle(date.today()),
     )
