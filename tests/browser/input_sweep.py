@@ -375,6 +375,7 @@ class Sweep:
         self.dialog_checked = False
         self.visited: set[tuple[str, str]] = set()
         self.timings: list[tuple[str, float]] = []
+        self.crawled: list[str] = []  # pages the crawl opened, with fields or not
         self.counter = RequestCounter(live_server.app.wsgi_app)
         live_server.app.wsgi_app = self.counter
 
@@ -689,6 +690,7 @@ class Sweep:
                 continue
             seen.add(pattern)
             person.open(path)
+            self.crawled.append(path)
             response_type = person.page.evaluate("() => document.contentType")
             if response_type != "text/html":
                 continue
