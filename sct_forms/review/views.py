@@ -16,6 +16,7 @@ from sct_forms.auth.services import safe_next_url
 from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.errors import render_error
 from sct_forms.extensions import db
+from sct_forms.forms import ButtonForm, TransitionForm
 from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
@@ -24,12 +25,10 @@ from sct_forms.reference_data import current_cycle
 from sct_forms.review import queries, services
 from sct_forms.review.forms import (
     AssignForm,
-    ButtonForm,
     ChangeRequestForm,
     CommentForm,
     DecisionForm,
     TakeOverForm,
-    TransitionForm,
     VerdictForm,
 )
 from sct_forms.review.messages import workflow_message

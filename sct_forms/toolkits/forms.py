@@ -1,9 +1,15 @@
+"""The town's forms outside the step pages: starting a toolkit, answering a change request."""
+
+from typing import ClassVar
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField
 from wtforms.validators import NumberRange, Optional
 
+from sct_forms.forms import OUT_OF_DATE, ButtonForm, short_field, text_field
 from sct_forms.i18n import lazy_gettext as _l
 from sct_forms.inputs import MAX_INT
+from sct_forms.review.services import TEXT_MAX_LENGTH
 
 
 class StartToolkitForm(FlaskForm):
@@ -20,3 +26,15 @@ class StartToolkitForm(FlaskForm):
     confirmed = BooleanField(
         _l("This action is part of our town's certification submission this cycle.")
     )
+
+
+class RespondForm(ButtonForm):
+    """The town's answer to one change request, from the toolkit's page."""
+
+    response = text_field(_l("What did you change?"), TEXT_MAX_LENGTH)
+    addressed = BooleanField(_l("Done: this request is dealt with"))
+    back = short_field(_l("Back to"), 2000, OUT_OF_DATE)
+    ANCHORS: ClassVar[dict[str, str]] = {
+        "response": "response-{key}",
+        "addressed": "addressed-{key}",
+    }

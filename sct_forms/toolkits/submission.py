@@ -1,6 +1,7 @@
 """The town's side of the workflow: submit, withdraw, reopen, answer change requests.
 
-Every POST goes through a form from ``review.forms``, so bad input is a 422 with a message.
+Every POST goes through a form (``sct_forms.forms``, ``toolkits.forms``), so bad input is a 422
+with a message.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.errors import render_error
 from sct_forms.evidence.downloads import stored_file_attachment
 from sct_forms.extensions import db
+from sct_forms.forms import TransitionForm
 from sct_forms.i18n import gettext as _
 from sct_forms.models import ChangeRequest, Toolkit
 from sct_forms.review import services
-from sct_forms.review.forms import RespondForm, TransitionForm
 from sct_forms.review.messages import workflow_message
+from sct_forms.toolkits.forms import RespondForm
 from sct_forms.toolkits.pages import review_page
 
 bp = Blueprint("submission", __name__)
@@ -40,8 +42,7 @@ def _town_page(toolkit: Toolkit, message: str):
 
 def _invalid(toolkit: Toolkit, form: TransitionForm | RespondForm):
     """The toolkit's page again, saying what was wrong (the first problem of the form)."""
-    message = next(e for field in form for e in field.errors)
-    return _town_page(toolkit, message)
+    return _town_page(toolkit, form.first_error())
 
 
 def _expected_state(form: TransitionForm) -> str | None:
