@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, render_template
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
@@ -16,13 +17,18 @@ from sct_forms.i18n import LANGUAGE_NAMES
 from sct_forms.i18n import gettext as _
 
 
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+def wants_fragment() -> bool:
+    """Whether htmx asks for part of a page to swap in.
+
+    Restoring history after a cache miss, htmx swaps the answer in as the whole page, so that
+    request gets the whole page like a browser would.
+    """
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def render(template: str, *, block: str | None = None, **context: Any) -> str:
     """The whole page, or only ``block`` of it when htmx asks (the same template either way)."""
-    if block and is_htmx():
+    if block and wants_fragment():
         return render_block(template, block, **context)
     return render_template(template, **context)
 
@@ -62,7 +68,6 @@ def register(app: Flask) -> None:
                 code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]
             },
             "navigation": navigation_for(current_user),
-            "is_htmx": is_htmx(),
         }
 
     app.jinja_env.filters["role_label"] = role_label
@@ -72,6 +77,7 @@ def register(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         response.vary.add("HX-Request")
+        response.vary.add("HX-History-Restore-Request")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

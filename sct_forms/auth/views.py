@@ -13,7 +13,7 @@ from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import ngettext
-from sct_forms.templating import is_htmx, render
+from sct_forms.templating import render, wants_fragment
 
 bp = Blueprint("auth", __name__)
 
@@ -90,17 +90,18 @@ def throttled_message(wait_seconds: int) -> str:
 def sign_in_to_keep_posted_text():
     """Flask-Login's answer to a request without a session.
 
-    A POST to a resumable form keeps its fields inside the sign-in page (and for autosave, a
-    401 tells the page to ask for the password in place); other requests go to sign-in.
+    A POST to a resumable form keeps its fields inside the sign-in page (and for htmx, an
+    autosave among them, a 401 tells the page to ask for the password in place); other
+    requests go to sign-in.
     """
-    if request.headers.get("X-Autosave") == "1" or (is_htmx() and request.method == "POST"):
+    if wants_fragment() and request.method == "POST":
         return render("auth/_session_ended.html"), 401
     if request.method == "POST" and resume.is_resumable(request.endpoint):
         form = SignInForm(formdata=None)
         pending = {"resume_url": request.path, "resume_data": resume.pending_fields()}
         flash(_("Your session ended. Your text is kept: sign in to save it."), "info")
         return render("auth/sign_in.html", form=form, error=None, pending=pending), 401
-    if is_htmx():
+    if wants_fragment():
         return render("auth/_session_ended.html"), 401
     return redirect(login_url("auth.sign_in", next_url=request.full_path.rstrip("?")))
 

@@ -23,7 +23,7 @@ from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle, Evidence, Municipality, Toolkit
 from sct_forms.reference_data import current_cycle
-from sct_forms.templating import is_htmx, render
+from sct_forms.templating import render, wants_fragment
 
 bp = Blueprint("documents", __name__)
 
@@ -118,7 +118,7 @@ def _progress_response(
         packet_cache.forget_failure(packet)
     packet_cache.queue_build(packet, packet_request)
     state = packet_cache.build_state(packet)
-    if fragment and is_htmx() and state in ("building", "missing"):
+    if fragment and wants_fragment() and state in ("building", "missing"):
         # Nothing new: htmx swaps nothing, keeps polling, and the live region stays quiet.
         return Response(status=204)
     response = Response(
