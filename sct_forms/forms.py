@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
@@ -98,6 +99,12 @@ class ButtonForm(FlaskForm):
     def first_error(self) -> str | None:
         """The first problem of the form, for a page that shows one message."""
         return next((str(e) for field in self for e in field.errors), None)
+
+    def validate_button(self) -> None:
+        """Validate a button without fields: its one possible problem, a missing or expired
+        token, is refused (400, audited) as CSRFProtect refuses any other request."""
+        if not self.validate():
+            raise CSRFError(self.first_error())
 
 
 class TransitionForm(ButtonForm):

@@ -3,25 +3,21 @@
 from typing import ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField
-from wtforms.validators import NumberRange, Optional
+from wtforms import BooleanField
 
-from sct_forms.forms import OUT_OF_DATE, ButtonForm, short_field, text_field
+from sct_forms.forms import OUT_OF_DATE, ButtonForm, IdField, short_field, text_field
 from sct_forms.i18n import lazy_gettext as _l
-from sct_forms.inputs import MAX_INT
 from sct_forms.review.services import TEXT_MAX_LENGTH
 
 
 class StartToolkitForm(FlaskForm):
     """Choosing the paired action; the checks that matter live in services.start_toolkit."""
 
-    # Bounded so that a made-up id too large for the database is a form error, not a query.
-    action_id = IntegerField(
+    # Checked here so that a made-up id too large for the database is a form error, not a query.
+    action_id = IdField(
         _l("Action"),
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=MAX_INT, message=_l("Choose an action from the list.")),
-        ],
+        _l("Choose an action from the list."),
+        id="action-choices",  # the list of actions, where the error summary leads
     )
     confirmed = BooleanField(
         _l("This action is part of our town's certification submission this cycle.")
@@ -37,4 +33,5 @@ class RespondForm(ButtonForm):
     ANCHORS: ClassVar[dict[str, str]] = {
         "response": "response-{key}",
         "addressed": "addressed-{key}",
+        "back": "response-{key}",
     }

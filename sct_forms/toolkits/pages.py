@@ -7,6 +7,7 @@ workflow (``toolkits.submission``) render the same pages without importing each 
 from __future__ import annotations
 
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from sct_forms.domain import workflow
 from sct_forms.domain.roles import REVIEWING_ROLES, is_town_staff
@@ -39,15 +40,24 @@ def step_view(toolkit, definition, step, answers=None, *, problems=None, version
     )
 
 
-def step_page_with_upload_error(toolkit, definition, step_def, field: str, message: str, form):
+def step_page_with_upload_form(toolkit, definition, step_def, form: FlaskForm):
     """The step page again, with the upload's problem next to its field and the text kept."""
     view = step_view(toolkit, definition, step_def)
-    error = {"field": field, "message": message, "form": form}
-    return render("toolkits/step.html", view=view, upload_error=error), 422
+    return render("toolkits/step.html", view=view, upload_form=form), 422
 
 
-def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
-    """The toolkit's own page: every step's answers, evidence and what is still missing."""
+def review_page(
+    toolkit: Toolkit,
+    error: str | None = None,
+    status: int = 200,
+    *,
+    form: FlaskForm | None = None,
+    request_id: int | None = None,
+):
+    """The toolkit's own page: every step's answers, evidence and what is still missing.
+
+    ``form`` is a refused answer to the change request ``request_id``, shown as it was typed.
+    """
     definition = services.definition_for(toolkit)
     language = get_locale_language()
     reviewer_side = current_user.role in REVIEWING_ROLES
@@ -87,4 +97,6 @@ def review_page(toolkit: Toolkit, error: str | None = None, status: int = 200):
         comments=comments_of(toolkit, include_internal=reviewer_side),
         timeline=timeline(toolkit, for_town=not reviewer_side),
         error=error,
+        failed_form=form,
+        failed_request_id=request_id,
     ), status

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user
-from sqlalchemy.orm.attributes import set_committed_value
 
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.auth.services import safe_next_url
@@ -26,21 +25,29 @@ from sct_forms.toolkits.pages import review_page
 
 bp = Blueprint("submission", __name__)
 
+# A refused answer to a change request: the request and the form as it was sent.
+_Answer = tuple[ChangeRequest, RespondForm]
 
-def _refused(toolkit: Toolkit, error: services.WorkflowError):
+
+def _refused(toolkit: Toolkit, error: services.WorkflowError, answer: _Answer | None = None):
     if error.status == 403:
         abort(403)
     message = workflow_message(error.code, error.params)
     if error.status == 409:
         return render_error(409, message)
-    return _town_page(toolkit, message)
+    return _town_page(toolkit, message, answer)
 
 
-def _town_page(toolkit: Toolkit, message: str):
-    return review_page(toolkit, error=message, status=422)
+def _town_page(toolkit: Toolkit, message: str | None, answer: _Answer | None = None):
+    """The toolkit's page again with the problem; a refused answer is shown as it was typed."""
+    if answer is None:
+        return review_page(toolkit, error=message, status=422)
+    change, form = answer
+    form.anchor(change.id)
+    return review_page(toolkit, error=message, status=422, form=form, request_id=change.id)
 
 
-def _invalid(toolkit: Toolkit, form: TransitionForm | RespondForm):
+def _invalid(toolkit: Toolkit, form: TransitionForm):
     """The toolkit's page again, saying what was wrong (the first problem of the form)."""
     return _town_page(toolkit, form.first_error())
 
@@ -106,28 +113,17 @@ def respond(request_id: int):
     toolkit = visible_or_404(Toolkit, change.toolkit_id)
     form = RespondForm()
     if not form.validate():
-        _show_typed_answer(change, form)
-        return _invalid(toolkit, form)
+        return _town_page(toolkit, None, (change, form))
     try:
         services.respond_to_request(
             change, toolkit, current_user, form.response.data or "", addressed=form.addressed.data
         )
     except services.WorkflowError as error:
-        _show_typed_answer(change, form)
-        return _refused(toolkit, error)
+        return _refused(toolkit, error, (change, form))
     back = safe_next_url(form.back.data) if form.back.data else None
     return redirect(
         (back or url_for("toolkits.review", toolkit_id=toolkit.id)) + f"#request-{change.id}", 303
     )
-
-
-def _show_typed_answer(change: ChangeRequest, form: RespondForm) -> None:
-    """The refused page shows the answer as typed, so nobody has to type it again.
-
-    Set as if loaded from the database: the session sees no change, so the refused text can
-    never be flushed.
-    """
-    set_committed_value(change, "town_response", form.response.data or "")
 
 
 @bp.get("/toolkits/<int:toolkit_id>/revisions/<int:number>/evidence/<sha256>")
