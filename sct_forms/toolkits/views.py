@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import format_time
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -119,9 +119,70 @@ def resume_save_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Respo
     return save_posted_step(toolkit, definition, step_def, posted)
 
 
+@bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/autosave")
+@cleans_its_own_text
+@roles_required(Role.STAFF)
+@csrf.exempt  # checked below, so an expired token gets a new one and the text is saved
+def autosave_step(toolkit_id: int, step_key: str):
+    """Save a step while it is typed in (htmx): the save status for the status line."""
+    toolkit, _definition, step_def = toolkit_and_step(toolkit_id, step_key)
+    return autosave_posted_step(toolkit, step_def, request.form)
+
+
+@resumable("toolkits.autosave_step")
+def resume_autosave_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Response:
+    """Finish an autosave after signing in again in the step page's dialog."""
+    if current_user.role != Role.STAFF:
+        abort(403)
+    toolkit, _definition, step_def = toolkit_and_step(toolkit_id, step_key)
+    return autosave_posted_step(toolkit, step_def, posted)
+
+
+def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
+    """Save the posted step and say how it went.
+
+    The status line gets the answer; the form's version, the step's meter and its place in the
+    step list follow out of band, so the next save and "Save and continue" build on this one.
+    """
+    if not _csrf_valid():
+        return _save_status("token_expired", 400)
+    if not services.may_edit(current_user, toolkit):
+        return _save_status("locked", 409)
+    result = services.save_step(
+        toolkit,
+        step_def.key,
+        normalise_step_answers(step_def, posted),
+        _int(posted.get("base_version")),
+        current_user,
+        resolution=_resolution(posted),
+        request_answers=posted_request_answers(toolkit, step_def, posted),
+    )
+    if result.refused:
+        return _save_status("too_long", 422)
+    if result.conflicted:
+        return _save_status("conflict", 409)
+    return render(
+        "toolkits/_autosaved.html",
+        toolkit=toolkit,
+        step=step_def,
+        version=result.version,
+        progress=services.toolkit_completeness(toolkit).step(step_def.key),
+        language=get_locale_language(),
+        saved_at=format_time(toolkit.updated_at, "short"),
+    )
+
+
+def _save_status(state: str, status: int):  # noqa: ANN202
+    return render("toolkits/_save_status.html", state=state), status
+
+
+def _resolution(posted: MultiDict) -> str | None:
+    """How a save settles a conflict ("keep_mine" or "merged"), if it does."""
+    return posted.get("resolution") if posted.get("resolution") in ("keep_mine", "merged") else None
+
+
 def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Response:
-    """Save what a step form posted and answer as the request expects (page or fragment)."""
-    autosave = request.headers.get("X-Autosave") == "1"
+    """Save what a step form posted and answer with the next page, or this one again."""
     intent = posted.get("intent", "save")
     if intent.startswith("remove:"):
         posted = _without_row(posted, intent)
@@ -137,27 +198,20 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             version=_int(posted.get("base_version")),
             request_answers=request_answers,
         )
-        if autosave:
-            return render("toolkits/_save_status.html", state="token_expired"), 400
         return render("toolkits/step.html", view=view), 400
     if not services.may_edit(current_user, toolkit):
-        return _not_editable(toolkit, autosave)
+        abort(409)
     base_version = _int(posted.get("base_version"))
-    resolution = (
-        posted.get("resolution") if posted.get("resolution") in ("keep_mine", "merged") else None
-    )
     result = services.save_step(
         toolkit,
         step_def.key,
         answers,
         base_version,
         current_user,
-        resolution=resolution,
+        resolution=_resolution(posted),
         request_answers=request_answers,
     )
     if result.refused:
-        if autosave:
-            return render("toolkits/_save_status.html", state="too_long"), 422
         view = step_view(
             toolkit,
             definition,
@@ -174,8 +228,6 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         view = step_view(
             toolkit, definition, step_def, answers, conflict=result, request_answers=request_answers
         )
-        if autosave:
-            return render("toolkits/_save_status.html", state="conflict"), 409
         return render("toolkits/conflict.html", view=view, mine_json=json.dumps(answers)), 409
     ctx = services.validation_context(toolkit)
     problems = validate_step_answers(step_def, answers, ctx, check_required=False)
@@ -184,19 +236,6 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         for answer in request_answers
         if (problem := services.request_answer_problem(answer)) is not None
     ]
-    if autosave:
-        response = Response(
-            render(
-                "toolkits/_save_status.html",
-                state="saved",
-                saved_at=format_time(toolkit.updated_at, "short"),
-            )
-        )
-        response.headers["X-Step-Version"] = str(result.version)
-        step_progress = services.toolkit_completeness(toolkit).step(step_def.key)
-        response.headers["X-Step-Percent"] = str(step_progress.percent)
-        response.headers["X-Step-State"] = step_progress.state
-        return response
 
     def saved_page_again(**extra):  # noqa: ANN003, ANN202
         """The step page with what was just saved, its problems and any extra view options."""
@@ -257,8 +296,8 @@ def _without_row(posted: MultiDict, intent: str) -> MultiDict:
 
 
 def _csrf_valid() -> bool:
-    # A save finished after signing in again was checked with the sign-in form's token.
-    if not current_app.config.get("WTF_CSRF_ENABLED", True) or g.get("csrf_valid"):
+    # A save finished after signing in again runs inside the sign-in request: its form's token.
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return True
     try:
         csrf.protect()
@@ -274,12 +313,6 @@ def _int(value) -> int:  # noqa: ANN001
         return int(value)
     except (TypeError, ValueError):
         return -1
-
-
-def _not_editable(toolkit: Toolkit, autosave: bool):
-    if autosave:
-        return render("toolkits/_save_status.html", state="locked"), 409
-    abort(409)
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/check")
