@@ -19,8 +19,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject
 
 from sct_forms.documents.packet_evidence import PacketFile
-from sct_forms.documents.packets import Packet, ToolkitPacket, in_language
-from sct_forms.documents.render import render_html, render_pdf
+from sct_forms.documents.packets import Packet, ToolkitPacket
+from sct_forms.documents.render import document_context, render_html, render_pdf
 from sct_forms.evidence import storage
 from sct_forms.i18n import gettext as _
 from sct_forms.models import utcnow
@@ -48,13 +48,13 @@ def template_for(packet: Packet) -> str:
 
 def render_preview(packet: Packet) -> str:
     """The packet's HTML for a browser: evidence images by URL instead of ``evidence:``."""
-    with in_language(packet.language):
+    with document_context(packet.language):
         return render_html(template_for(packet), **template_context(packet, preview=True))
 
 
 def build_pdf(packet: Packet) -> bytes:
     """Render a packet and append its PDF evidence: the bytes the cache stores."""
-    with in_language(packet.language):
+    with document_context(packet.language):
         return _build_pdf(packet)
 
 

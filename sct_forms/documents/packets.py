@@ -17,16 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from sct_forms.documents.packet_evidence import PacketFile, packet_files
+from sct_forms.documents.render import document_context
 from sct_forms.domain import workflow
 from sct_forms.domain.tiers import Item, TierAssessment, assess_tiers
 from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
@@ -219,25 +216,9 @@ def _digest(material: Any) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-@contextmanager
-def in_language(language: str) -> Iterator[None]:
-    """Translate in ``language``, inside a request (a made-up one outside requests).
-
-    Packets are built in requests, CLI commands, tests and background threads; their words
-    must be in the packet's language (part of the cache key), whatever the request's locale.
-    """
-    if has_request_context():
-        with force_locale(language):
-            yield
-        return
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
-        with force_locale(language):
-            yield
-
-
 def toolkit_packet(toolkit: Toolkit, language: str) -> ToolkitPacket:
     """What a toolkit's packet shows: the latest revision once submitted, else live answers."""
-    with in_language(language):
+    with document_context(language):
         return _toolkit_packet(toolkit, language)
 
 
@@ -316,7 +297,7 @@ def town_packet(
     ``history`` adds each toolkit's review history and change requests; ``for_town`` limits
     the history to what the town sees (reviewers and admins see every workflow event).
     """
-    with in_language(language):
+    with document_context(language):
         return _town_packet(town, cycle, language, history=history, for_town=for_town)
 
 
@@ -378,7 +359,6 @@ __all__ = [
     "StepSection",
     "ToolkitPacket",
     "TownPacket",
-    "in_language",
     "toolkit_packet",
     "town_packet",
 ]

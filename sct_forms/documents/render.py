@@ -1,7 +1,9 @@
 """Templates to PDF bytes with WeasyPrint, behind the URL fetcher that decides what a PDF may load.
 
 Views and CLI commands call :func:`render_pdf` and only wrap the bytes; print-preview pages and
-most tests call :func:`render_html`, which returns the very HTML the PDF is made from.
+most tests call :func:`render_html`, which returns the very HTML the PDF is made from. Both render
+inside :func:`document_context`, which packets and certificates also use to render in their own
+language.
 
 The fetcher is the security boundary. A document's HTML is built from what towns typed, so
 every URL in it is untrusted: the fetcher serves the app's own static files and the evidence
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import weasyprint
 from flask import current_app, has_request_context, render_template, request
+from flask_babel import force_locale
 from sqlalchemy import or_, select
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -33,6 +36,7 @@ __all__ = [
     "PdfResources",
     "PdfUrlFetcher",
     "ResourceRefusedError",
+    "document_context",
     "render_html",
     "render_pdf",
     "url_fetcher_for",
@@ -162,22 +166,27 @@ def url_fetcher_for(municipality_id: int | None) -> PdfUrlFetcher:
 
 
 @contextmanager
-def _template_context() -> Iterator[None]:
-    """A request context for rendering: the current one, or one made up for CLI and tests.
+def document_context(language: str | None = None) -> Iterator[None]:
+    """A request context in ``language`` to render a document's template in, and to build it in.
 
-    The app's context processors and ``url_for`` need a request. Outside one, the made-up
-    request is on PUBLIC_BASE_URL, so external links printed in a PDF point at the real site.
+    The app's context processors, ``url_for`` and the translations need a request: the current
+    one, or outside requests (CLI, the job queue, tests) one made up on PUBLIC_BASE_URL, so
+    external links printed in a PDF point at the real site. ``language`` forces the document's
+    language whatever the request's locale (a packet's language, a certificate's English);
+    None keeps the request's.
     """
-    if has_request_context():
-        yield
-        return
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+    with ExitStack() as stack:
+        if not has_request_context():
+            base_url = current_app.config["PUBLIC_BASE_URL"]
+            stack.enter_context(current_app.test_request_context(base_url=base_url))
+        if language is not None:
+            stack.enter_context(force_locale(language))
         yield
 
 
 def render_html(template: str, **context: Any) -> str:
     """The HTML of a PDF template, exactly as render_pdf lays it out (for previews and tests)."""
-    with _template_context():
+    with document_context():
         return render_template(template, **context)
 
 
@@ -194,7 +203,7 @@ def render_pdf(
     ``<html lang>``). ``pdf_variant`` is a WeasyPrint variant name; the default, PDF/UA-1,
     makes a tagged PDF for screen readers. ``None`` makes a plain, untagged PDF.
     """
-    with _template_context():
+    with document_context():
         html = render_template(template, **context)
         document = weasyprint.HTML(
             string=html,

@@ -261,9 +261,9 @@ def test_html_has_alt_text_on_every_image_and_evidence_urls(app, town, cycle, ca
     packet = packets.toolkit_packet(toolkit, "en")
     photo = next(e for e in toolkit.evidence if e.kind == "image")
 
-    from sct_forms.documents.render import render_html
+    from sct_forms.documents.render import document_context, render_html
 
-    with packets.in_language("en"):
+    with document_context("en"):
         html = render_html(TOOLKIT_TEMPLATE, **template_context(packet, preview=False))
     preview = render_preview(packet)
 
