@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sct_forms.documents.packet_evidence import PacketFile, packet_files
 from sct_forms.documents.render import document_context
 from sct_forms.domain import workflow
-from sct_forms.domain.tiers import Item, TierAssessment, assess_tiers
+from sct_forms.domain.tiers import TierAssessment
 from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
 from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
@@ -44,6 +44,7 @@ from sct_forms.review.snapshots import snapshot_of
 from sct_forms.toolkits.labels import town_label
 from sct_forms.toolkits.presenters import build_items
 from sct_forms.toolkits.services import definition_for, toolkits_of
+from sct_forms.towns.queries import tiers_for
 
 #: Part of every cache key: raise it whenever a packet template, print.css or the packet code
 #: (this module, packet_evidence, packet_pdf) changes what a packet looks like, so packets made
@@ -305,8 +306,7 @@ def _town_packet(
     town: Municipality, cycle: Cycle, language: str, *, history: bool, for_town: bool
 ) -> TownPacket:
     every = toolkits_of(town, cycle)
-    items = [Item("toolkit", t.paired_action.number, t.state, t.cycle_id) for t in every]
-    tiers = assess_tiers(cycle.tier_rules, items, cycle.id)
+    tiers = tiers_for(town, cycle)
     shown = sorted(
         (t for t in every if t.state != State.WITHDRAWN),
         key=lambda t: (t.paired_action.sort_key, t.id),

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from sct_forms.access import municipality_or_404, roles_required
 from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role
-from sct_forms.domain.tiers import Item, assess_tiers
 from sct_forms.extensions import db
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle
@@ -18,6 +17,7 @@ from sct_forms.reference_data import current_cycle
 from sct_forms.review.queries import open_request_counts
 from sct_forms.templating import render
 from sct_forms.toolkits.services import toolkit_completeness, toolkits_of
+from sct_forms.towns.queries import tiers_for
 
 bp = Blueprint("towns", __name__, url_prefix="/towns")
 
@@ -33,12 +33,7 @@ def show(slug: str):
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
     town_toolkits = toolkits_of(town, cycle) if cycle else []
     toolkits = [(toolkit, toolkit_completeness(toolkit)) for toolkit in town_toolkits]
-    tiers = None
-    if cycle is not None:
-        items = [
-            Item("toolkit", t.paired_action.number, t.state, t.cycle_id) for t in town_toolkits
-        ]
-        tiers = assess_tiers(cycle.tier_rules, items, cycle.id)
+    tiers = tiers_for(town, cycle) if cycle else None
     return render(
         "towns/show.html",
         town=town,

@@ -1,0 +1,22 @@
+"""Where a town stands: the one reading of its tiers that its page, packet and certificate share."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sct_forms.domain.tiers import Item, TierAssessment, assess_tiers
+from sct_forms.extensions import db
+from sct_forms.models import Action, Cycle, Municipality, Toolkit
+
+__all__ = ["tiers_for"]
+
+
+def tiers_for(town: Municipality, cycle: Cycle) -> TierAssessment:
+    """The town's toolkits of ``cycle`` judged by the cycle's tier rules (domain.tiers)."""
+    rows = db.session.execute(
+        select(Action.number, Toolkit.state)
+        .join(Toolkit.paired_action)
+        .where(Toolkit.municipality_id == town.id, Toolkit.cycle_id == cycle.id)
+    )
+    items = [Item("toolkit", number, state, cycle.id) for number, state in rows]
+    return assess_tiers(cycle.tier_rules, items, cycle.id)
