@@ -163,8 +163,8 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.account_views import bp as account_bp
     from sct_forms.auth.views import bp as auth_bp
+    from sct_forms.certificates.views import bp as certificates_bp
     from sct_forms.coaching.views import bp as coaching_bp
-    from sct_forms.documents.certificate_views import bp as certificates_bp
     from sct_forms.documents.views import bp as documents_bp
     from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.review.views import bp as review_bp

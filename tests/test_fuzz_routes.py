@@ -31,8 +31,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Rule
 
 from sct_forms.auth import tokens
+from sct_forms.certificates.services import issue_certificate
 from sct_forms.documents import packet_cache
-from sct_forms.documents.certificates import issue_certificate
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
 from sct_forms.inputs import MAX_INT, bounded_int

@@ -21,20 +21,20 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from sct_forms.access import may_see_municipality, municipality_or_404, roles_required
-from sct_forms.documents.certificates import (
+from sct_forms.certificates.document import verification_url
+from sct_forms.certificates.queries import by_serial, certificates_of, valid_certificate
+from sct_forms.certificates.services import (
     ISSUING_ROLES,
     CertificateRefusedError,
     RevokeRefusedError,
-    assessment_for,
     issue_certificate,
-    normalise_serial,
-    read_stored_pdf,
+    may_issue_more,
     revoke,
-    valid_certificate,
-    verification_url,
 )
+from sct_forms.certificates.storage import read_stored_pdf
+from sct_forms.domain.certificates import normalise_serial
 from sct_forms.domain.roles import ALL_ROLES, Role
-from sct_forms.domain.tiers import TIER_ORDER, next_tier
+from sct_forms.domain.tiers import next_tier
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
@@ -42,6 +42,7 @@ from sct_forms.models import Cycle, Municipality
 from sct_forms.models.certificates import Certificate
 from sct_forms.reference_data import current_cycle
 from sct_forms.templating import render
+from sct_forms.towns.queries import tiers_for
 
 bp = Blueprint("certificates", __name__)
 
@@ -68,18 +69,9 @@ def _town_page(
     error_serial: str | None = None,
     status: int = 200,
 ):
-    certificates = db.session.scalars(
-        select(Certificate)
-        .where(Certificate.municipality_id == town.id)
-        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    ).all()
-    assessment = assessment_for(town, cycle)
+    certificates = certificates_of(town)
+    assessment = tiers_for(town, cycle)
     current = valid_certificate(town, cycle)
-    # The button is offered when pressing it would give something: a first certificate, or a
-    # higher tier than the valid one. Anything else is explained on the page instead.
-    issuable = assessment.reached is not None and (
-        current is None or TIER_ORDER.index(assessment.reached) > TIER_ORDER.index(current.tier)
-    )
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
     return render(
         "certificates/town.html",
@@ -91,7 +83,9 @@ def _town_page(
         next_status=next_tier(assessment),
         current=current,
         may_issue=_may_issue(town),
-        issuable=issuable,
+        # The button is offered when pressing it would give something; anything else is
+        # explained on the page instead.
+        issuable=may_issue_more(assessment, current),
         may_revoke=current_user.role == Role.ADMIN,
         speaking_to_town=current_user.role == Role.STAFF,
         today=date.today(),
@@ -126,7 +120,7 @@ def issue(slug: str):
 
 
 def _visible_certificate_or_404(serial: str) -> Certificate:
-    certificate = db.session.scalar(select(Certificate).where(Certificate.serial == serial))
+    certificate = by_serial(serial)
     if certificate is None or not may_see_municipality(current_user, certificate.municipality_id):
         abort(404)
     return certificate
@@ -214,7 +208,7 @@ def verify(serial: str):
         return _unknown(serial)
     if canonical != serial:
         return redirect(url_for("certificates.verify", serial=canonical), 301)
-    certificate = db.session.scalar(select(Certificate).where(Certificate.serial == canonical))
+    certificate = by_serial(canonical)
     if certificate is None:
         return _unknown(serial)
     body = render(

@@ -10,8 +10,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import Connection, select
 
+from sct_forms.certificates.storage import certificate_path, certificate_root
 from sct_forms.documents import packet_cache
-from sct_forms.documents.certificates import certificate_path, certificate_root
 from sct_forms.evidence import storage
 from sct_forms.files import Leftover, is_unfinished, parse_leftover
 from sct_forms.models import Certificate, Evidence, Revision, User

@@ -21,7 +21,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from sct_forms.documents.certificates import issue_certificate
+from sct_forms.certificates.services import issue_certificate
 from sct_forms.extensions import db
 from sct_forms.models import Action, Municipality, Toolkit, User
 from sct_forms.reference_data import current_cycle

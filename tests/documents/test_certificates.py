@@ -17,20 +17,18 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from sct_forms.documents import certificates as service
-from sct_forms.documents.certificates import (
+from sct_forms.certificates import document, storage
+from sct_forms.certificates import services as service
+from sct_forms.certificates.document import make_qr_svg, verification_url
+from sct_forms.certificates.services import (
     CertificateRefusedError,
     RevokeRefusedError,
-    certificate_path,
-    expiry_for,
     issue_certificate,
     local_date,
-    make_qr_svg,
-    new_serial,
-    normalise_serial,
     revoke,
-    verification_url,
 )
+from sct_forms.certificates.storage import certificate_path
+from sct_forms.domain.certificates import new_serial
 from sct_forms.extensions import db
 from sct_forms.models import Action, AuditEvent, Toolkit
 from sct_forms.models.certificates import Certificate
@@ -263,10 +261,10 @@ def test_a_request_that_loses_the_race_returns_the_winners_certificate(
         return None if len(calls) == 1 else real_lookup(*args)
 
     monkeypatch.setattr(service, "valid_certificate", first_sees_nothing)
-    files_before = sorted(service.certificate_root().iterdir())
+    files_before = sorted(storage.certificate_root().iterdir())
     assert issue_certificate(town, cycle, staff_user).id == bronze.id
     assert len(certificates_of(town)) == 1
-    assert sorted(service.certificate_root().iterdir()) == files_before  # no orphan file
+    assert sorted(storage.certificate_root().iterdir()) == files_before  # no orphan file
     assert audit_actions() == ["certificate.issued"]
 
 
@@ -314,14 +312,14 @@ def test_certificate_is_stored_as_pdf_a_3b(bronze):
 def test_falls_back_to_pdf_ua_when_pdf_a_cannot_be_made(
     monkeypatch, town, cycle, catalog, staff_user
 ):
-    real_render = service.render_pdf
+    real_render = document.render_pdf
 
     def refuse_pdf_a(template, **kwargs):
         if kwargs["pdf_variant"] == "pdf/a-3b":
             raise ValueError("no PDF/A today")
         return real_render(template, **kwargs)
 
-    monkeypatch.setattr(service, "render_pdf", refuse_pdf_a)
+    monkeypatch.setattr(document, "render_pdf", refuse_pdf_a)
     approve(town, cycle, catalog, staff_user, "3.4")
     certificate = issue_certificate(town, cycle, staff_user)
     reader = PdfReader(io.BytesIO(stored_bytes(certificate)))
@@ -378,7 +376,7 @@ def test_download_serves_the_stored_bytes_and_never_renders_again(
     def no_rendering(*args, **kwargs):
         raise AssertionError("a download must not render")
 
-    monkeypatch.setattr(service, "render_pdf", no_rendering)
+    monkeypatch.setattr(document, "render_pdf", no_rendering)
     client = as_user(staff_user)
     response = client.get(f"/certificates/{bronze.serial}.pdf")
     assert response.status_code == 200
@@ -603,41 +601,12 @@ def test_admin_sees_revoke_forms(as_user, town, admin_user, bronze):
     assert f'<label class="label" for="reason-{bronze.serial}">' in html
 
 
-# --- rules: expiry, serials -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("issued_on", "expires_on"),
-    [
-        (date(2026, 1, 1), date(2028, 12, 31)),
-        (date(2026, 12, 31), date(2028, 12, 31)),
-        (date(2027, 6, 15), date(2029, 12, 31)),
-    ],
-)
-def test_expiry_is_dec_31_of_the_third_year_counting_the_year_of_issue(issued_on, expires_on):
-    assert expiry_for(issued_on) == expires_on
+# --- rules: the year of issue (expiry and serials: tests/domain/test_certificates.py) ----------
 
 
 def test_year_of_issue_is_taken_in_connecticut_time(app):
     # 03:00 UTC on Jan 1 is still Dec 31 in Connecticut.
     assert local_date(datetime(2027, 1, 1, 3, 0, tzinfo=UTC)) == date(2026, 12, 31)
-
-
-def test_serials_are_random_and_typo_tolerant():
-    serials = {new_serial(2026) for _ in range(500)}
-    assert len(serials) == 500
-    assert all(SERIAL.match(serial) for serial in serials)
-    assert normalise_serial(" sct-2026-7k4q-9xwm ") == "SCT-2026-7K4Q-9XWM"
-    assert normalise_serial("SCT 2026 7K4Q 9XWM") == "SCT-2026-7K4Q-9XWM"
-    assert normalise_serial("SCT\u20132026\u20137K4Q\u20139XWM") == "SCT-2026-7K4Q-9XWM"
-    for wrong in (
-        "",
-        "SCT-2026-7K4Q",
-        "SCT-26-7K4Q-9XWM",
-        "SCT-2026-7K4Q-9XW0",
-        "ABC-2026-7K4Q-9XWM",
-    ):
-        assert normalise_serial(wrong) is None, wrong
 
 
 def test_a_second_town_gets_its_own_certificate(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sct_forms.documents import certificates
+from sct_forms.certificates import services as certificates
 from sct_forms.evidence import services
 from sct_forms.extensions import db
 from sct_forms.maintenance.stored_files import list_store, record_stores
@@ -63,7 +63,7 @@ def filled(app, town, cycle, catalog, staff_user, reviewer_user, admin_user, mon
 
     monkeypatch.setattr(
         certificates,
-        "_render",
+        "render_certificate",
         lambda certificate, *rest: (f"%PDF-1.7 {certificate.serial}".encode(), "pdf/a-3b"),
     )
     certificates.issue_certificate(town, cycle, staff_user)

@@ -9,7 +9,9 @@ import time
 import pytest
 
 from sct_forms import files
-from sct_forms.documents import certificates, packet_cache
+from sct_forms.certificates import services as certificates
+from sct_forms.certificates.storage import read_stored_pdf
+from sct_forms.documents import packet_cache
 from sct_forms.evidence import services, storage
 from sct_forms.extensions import db
 from sct_forms.files import PendingWrites, Writer, host_name, this_writer
@@ -207,7 +209,9 @@ def test_kill_after_a_certificate_commit_is_finished_by_repair(
     toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
     toolkit.state = "approved"
     db.session.commit()
-    monkeypatch.setattr(certificates, "_render", lambda *args: (b"%PDF-1.7 test", "pdf/a-3b"))
+    monkeypatch.setattr(
+        certificates, "render_certificate", lambda *args: (b"%PDF-1.7 test", "pdf/a-3b")
+    )
 
     def die(self):  # noqa: ANN001, ANN202
         raise Killed
@@ -224,7 +228,7 @@ def test_kill_after_a_certificate_commit_is_finished_by_repair(
         for x in check.lines
     ), check.output
     repair(app)
-    assert certificates.read_stored_pdf(certificate) == b"%PDF-1.7 test"
+    assert read_stored_pdf(certificate) == b"%PDF-1.7 test"
     assert_clean(app)
 
 

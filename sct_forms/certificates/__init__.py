@@ -1,0 +1,1 @@
+"""Certificates of the equity requirement's tiers: issued, stored, revoked, checked in public."""

@@ -1,0 +1,62 @@
+"""Certificates as the pages and the issuing service look them up."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sct_forms.extensions import db
+from sct_forms.models import Cycle, Municipality
+from sct_forms.models.certificates import Certificate
+
+__all__ = [
+    "by_serial",
+    "certificates_of",
+    "last_revoked",
+    "serial_taken",
+    "valid_certificate",
+]
+
+
+def valid_certificate(town: Municipality, cycle: Cycle) -> Certificate | None:
+    """The town's valid certificate of ``cycle``, if any (there is at most one)."""
+    return db.session.scalar(
+        select(Certificate).where(
+            Certificate.municipality_id == town.id,
+            Certificate.cycle_id == cycle.id,
+            Certificate.status == "valid",
+        )
+    )
+
+
+def last_revoked(town: Municipality, cycle: Cycle) -> Certificate | None:
+    """The town's most recently revoked certificate of ``cycle``, if any."""
+    return db.session.scalar(
+        select(Certificate)
+        .where(
+            Certificate.municipality_id == town.id,
+            Certificate.cycle_id == cycle.id,
+            Certificate.status == "revoked",
+        )
+        .order_by(Certificate.revoked_at.desc())
+        .limit(1)
+    )
+
+
+def serial_taken(serial: str) -> bool:
+    return db.session.scalar(select(Certificate.id).where(Certificate.serial == serial)) is not None
+
+
+def by_serial(serial: str) -> Certificate | None:
+    """The certificate with exactly this (canonical) serial."""
+    return db.session.scalar(select(Certificate).where(Certificate.serial == serial))
+
+
+def certificates_of(town: Municipality) -> list[Certificate]:
+    """Every certificate of the town, of every cycle, newest first."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.municipality_id == town.id)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        )
+    )
