@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from sct_forms.auth.password_policy import MAX_LENGTH
+from sct_forms.forms import OUT_OF_DATE
 from sct_forms.i18n import LANGUAGE_NAMES
 from sct_forms.i18n import lazy_gettext as _l
 
@@ -23,10 +24,15 @@ class SignInForm(FlaskForm):
         validators=[DataRequired(message=_l("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+    # A save whose session ended, carried through this page (auth.resume finishes it).
+    resume_url = HiddenField()
+    resume_data = HiddenField()
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"))
+    # Only a page from before a change to the languages offered sends another one.
+    language = SelectField(_l("Language"), invalid_choice_message=OUT_OF_DATE)
+    back = HiddenField(name="next")  # the page to return to, checked by safe_next_url
 
     def __init__(self, languages: tuple[str, ...], **kwargs) -> None:  # noqa: ANN003
         super().__init__(**kwargs)

@@ -10,7 +10,9 @@ from werkzeug.wrappers import Response
 from sct_forms.auth import resume, services
 from sct_forms.auth.forms import LanguageForm, SignInForm
 from sct_forms.domain.roles import Role
+from sct_forms.errors import render_error
 from sct_forms.extensions import db
+from sct_forms.forms import ButtonForm
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import ngettext
 from sct_forms.templating import render, wants_fragment
@@ -48,9 +50,9 @@ def sign_in():
             form.email.data, form.password.data, request.remote_addr or "unknown"
         )
         if result.user is not None:
-            resume_url = services.safe_next_url(request.form.get("resume_url"))
-            if resume_url and request.form.get("resume_data"):
-                finished = resume.resume(resume_url, request.form["resume_data"])
+            resume_url = services.safe_next_url(form.resume_url.data)
+            if resume_url and form.resume_data.data:
+                finished = resume.resume(resume_url, form.resume_data.data)
                 if finished is not None:
                     return finished
             next_url = services.safe_next_url(request.args.get("next"))
@@ -65,10 +67,7 @@ def sign_in():
         form.password.data = ""
     elif form.is_submitted():
         status = 422
-    pending = {
-        "resume_url": request.form.get("resume_url", ""),
-        "resume_data": request.form.get("resume_data", ""),
-    }
+    pending = {"resume_url": form.resume_url.data or "", "resume_data": form.resume_data.data or ""}
     return render("auth/sign_in.html", form=form, error=error, pending=pending), status, headers
 
 
@@ -117,6 +116,7 @@ def fresh_csrf_token():
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
+    ButtonForm().validate_button()
     services.sign_out()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"), code=303)
@@ -126,10 +126,11 @@ def sign_out() -> Response:
 def choose_language() -> Response:
     """Remember the chosen language for this browser and, when signed in, for the account."""
     form = LanguageForm(current_app.config["LANGUAGES"])
-    if form.validate_on_submit():
-        session["language"] = form.language.data
-        if current_user.is_authenticated:
-            current_user.preferred_language = form.language.data
-            db.session.commit()
-    back = services.safe_next_url(request.form.get("next"))
+    if not form.validate_on_submit():
+        return render_error(422, next((e for field in form for e in field.errors), None))
+    session["language"] = form.language.data
+    if current_user.is_authenticated:
+        current_user.preferred_language = form.language.data
+        db.session.commit()
+    back = services.safe_next_url(form.back.data)
     return redirect(back or url_for("auth.start"), code=303)
