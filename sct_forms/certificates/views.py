@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from sct_forms.access import may_see_municipality, municipality_or_404, roles_required
 from sct_forms.certificates.document import verification_url
+from sct_forms.certificates.forms import IssueForm, RevokeForm
 from sct_forms.certificates.queries import by_serial, certificates_of, valid_certificate
 from sct_forms.certificates.services import (
     ISSUING_ROLES,
@@ -66,12 +67,20 @@ def _town_page(
     cycle: Cycle,
     *,
     error: str | None = None,
-    error_serial: str | None = None,
+    failed: RevokeForm | None = None,
     status: int = 200,
 ):
+    """The town's certificates page; ``failed`` is a revocation to show again with its errors."""
     certificates = certificates_of(town)
     assessment = tiers_for(town, cycle)
     current = valid_certificate(town, cycle)
+    may_revoke = current_user.role == Role.ADMIN
+    revoke_forms = {}
+    if may_revoke:
+        # Each box empty but the one that failed: the others were not what was sent.
+        revoke_forms = {c.serial: RevokeForm(c.serial, formdata=None) for c in certificates}
+        if failed is not None:
+            revoke_forms[failed.serial] = failed
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
     return render(
         "certificates/town.html",
@@ -86,11 +95,13 @@ def _town_page(
         # The button is offered when pressing it would give something; anything else is
         # explained on the page instead.
         issuable=may_issue_more(assessment, current),
-        may_revoke=current_user.role == Role.ADMIN,
+        issue_form=IssueForm(formdata=None, cycle=cycle.id),
+        may_revoke=may_revoke,
+        revoke_forms=revoke_forms,
         speaking_to_town=current_user.role == Role.STAFF,
         today=date.today(),
         error=error,
-        error_serial=error_serial,
+        failed=failed,
     ), status
 
 
@@ -105,7 +116,10 @@ def town_certificates(slug: str):
 @roles_required(*ISSUING_ROLES)
 def issue(slug: str):
     town = municipality_or_404(slug)
-    cycle = _cycle_or_404(request.form.get("cycle", type=bounded_int))
+    form = IssueForm()
+    if not form.validate():
+        return _town_page(town, _cycle_or_404(None), error=form.first_error(), status=422)
+    cycle = _cycle_or_404(form.cycle.data)
     try:
         certificate = issue_certificate(town, cycle, current_user)
     except CertificateRefusedError as refused:
@@ -154,17 +168,17 @@ def download(serial: str):
 def revoke_certificate(serial: str):
     certificate = _visible_certificate_or_404(serial)
     town, cycle = certificate.municipality, certificate.cycle
+    form = RevokeForm(certificate.serial)
+    if not form.validate():
+        return _town_page(town, cycle, failed=form, status=422)
     try:
-        revoke(certificate, current_user, request.form.get("reason", ""))
+        revoke(certificate, current_user, form.reason.data)
     except RevokeRefusedError as refused:
         if refused.code == "already_revoked":
             message = _("This certificate was already revoked.")
             return _town_page(town, cycle, error=message, status=409)
-        message = _(
-            "Write the reason for revoking certificate %(serial)s. The town will read it.",
-            serial=certificate.serial,
-        )
-        return _town_page(town, cycle, error=message, error_serial=certificate.serial, status=422)
+        form.reason.errors.append(form.reason_missing())
+        return _town_page(town, cycle, failed=form, status=422)
     flash(_("Certificate %(serial)s is revoked.", serial=certificate.serial), "info")
     return redirect(url_for("certificates.town_certificates", slug=town.slug, cycle=cycle.id), 303)
 

@@ -601,6 +601,41 @@ def test_admin_sees_revoke_forms(as_user, town, admin_user, bronze):
     assert f'<label class="label" for="reason-{bronze.serial}">' in html
 
 
+def test_the_issue_button_names_its_cycle_and_a_cycle_that_cannot_be_one_is_a_422(
+    as_user, town, cycle, catalog, staff_user
+):
+    approve(town, cycle, catalog, staff_user, "3.4")
+    client = as_user(staff_user)
+    html = client.get(f"/towns/{town.slug}/certificate").get_data(as_text=True)
+    assert f'<input id="cycle" name="cycle" type="hidden" value="{cycle.id}">' in html
+    for value in ("1e9", "-1", "three", "99999999999"):
+        response = client.post(f"/towns/{town.slug}/certificate", data={"cycle": value})
+        assert response.status_code == 422, value
+        text = page_text(response)
+        assert "This page is out of date. Reload it and try again." in text
+        assert "Issue the Bronze certificate" in text  # the page again, ready for another try
+    assert certificates_of(town) == []
+    issued = client.post(f"/towns/{town.slug}/certificate", data={"cycle": str(cycle.id)})
+    assert issued.status_code == 303
+    assert [c.cycle_id for c in certificates_of(town)] == [cycle.id]
+
+
+def test_a_refused_revocation_keeps_the_other_boxes_empty_and_links_its_own(
+    as_user, town, cycle, catalog, staff_user, admin_user, bronze
+):
+    approve(town, cycle, catalog, staff_user, "3.12", "5.4")
+    silver = issue_certificate(town, cycle, staff_user)  # bronze is superseded, still revocable
+    response = as_user(admin_user).post(
+        f"/certificates/{silver.serial}/revoke", data={"reason": " \r\n "}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'<a href="#reason-{silver.serial}">' in html
+    assert f'id="reason-{silver.serial}-error"' in html
+    assert f'id="reason-{bronze.serial}-error"' not in html
+    assert html.count('aria-invalid="true"') == 1
+
+
 # --- rules: the year of issue (expiry and serials: tests/domain/test_certificates.py) ----------
 
 
