@@ -12,6 +12,8 @@ PUBLIC_ENDPOINTS = {
     "auth.sign_in",
     "auth.choose_language",
     "auth.sign_out",
+    # A step page whose session ended signs in again in place, with a token for the new session.
+    "auth.fresh_csrf_token",
     "certificates.verify",
     "certificates.verify_lookup",
     # A forgotten password and an invitation are used signed out; the links carry a secret.

@@ -8,7 +8,7 @@ from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, ChangeRequest, Toolkit
 from tests.toolkit_helpers import fill_completely, form_fields, make_toolkit, step_version
 
-AUTOSAVE = {"X-Autosave": "1", "HX-Request": "true"}
+HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -76,10 +76,13 @@ def test_autosave_keeps_the_answer_to_a_request(as_user, staff_user, toolkit):
     before = step_version(toolkit, "context")
     data = step_post(toolkit, **answer_fields(request_id, "Typed, not yet done.", done=False))
     response = as_user(staff_user).post(
-        f"/toolkits/{toolkit.id}/steps/context", data=data, headers=AUTOSAVE
+        f"/toolkits/{toolkit.id}/steps/context/autosave", data=data, headers=HX
     )
     assert response.status_code == 200
-    assert int(response.headers["X-Step-Version"]) == before + 1
+    assert (
+        f'name="base_version" value="{before + 1}" id="base-version" hx-swap-oob="true"'
+        in response.get_data(as_text=True)
+    )
     saved = change_request()
     assert (saved.town_response, saved.status) == ("Typed, not yet done.", "open")
     event = db.session.query(AuditEvent).filter_by(action="change_request.answered").one()
@@ -125,7 +128,7 @@ def test_a_step_answer_over_its_limit_is_not_stored(as_user, staff_user, toolkit
     page = client.post(f"/toolkits/{toolkit.id}/steps/context", data=data)
     assert page.status_code == 422
     assert "Use 5000 characters or fewer. You have 200000." in page.get_data(as_text=True)
-    autosave = client.post(f"/toolkits/{toolkit.id}/steps/context", data=data, headers=AUTOSAVE)
+    autosave = client.post(f"/toolkits/{toolkit.id}/steps/context/autosave", data=data, headers=HX)
     assert autosave.status_code == 422
     assert "an answer is too long" in autosave.get_data(as_text=True)
     assert step_version(toolkit, "context") == before

@@ -342,9 +342,9 @@ def test_text_pasted_with_page_breaks_into_a_step_is_saved_with_line_breaks(
     """Word and PDF readers copy page breaks and vertical tabs: the save keeps the text."""
     toolkit = make_toolkit(staff_user.municipality, cycle, catalog["3.4"], staff_user)
     response = as_user(staff_user).post(
-        f"/toolkits/{toolkit.id}/steps/context",
+        f"/toolkits/{toolkit.id}/steps/context/autosave",
         data={"goals": "pasted\x0ctext\x0bmore\x00", "base_version": "0"},
-        headers={"X-Autosave": "1", "HX-Request": "true"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
     db.session.expire_all()
@@ -701,7 +701,7 @@ def _with_sweep(world: World, route: Route, test):  # noqa: ANN001, ANN202
         fields = [(name, value) for name in route.field_names]
         parts = (path_args, fields, fields if route.method == "POST" else [])
         test = example(
-            parts=parts, file=None, file_name="flyer.pdf", htmx=index % 2 == 1, autosave=False
+            parts=parts, file=None, file_name="flyer.pdf", htmx=index % 2 == 1
         )(test)
     return test
 
@@ -789,13 +789,10 @@ def _fuzz(world: World, route: Route) -> str | None:
         file=files,
         file_name=st.one_of(st.sampled_from(HOSTILE), st.just("flyer.pdf")),
         htmx=st.booleans(),
-        autosave=st.booleans(),
     )
-    def never_a_server_error(parts, file, file_name, htmx, autosave):  # noqa: ANN001, ANN202
+    def never_a_server_error(parts, file, file_name, htmx):  # noqa: ANN001, ANN202
         path_args, query, form = parts
         headers = {"HX-Request": "true"} if htmx else {}
-        if autosave:
-            headers["X-Autosave"] = "1"
         path = _path(rule, path_args)
         posted = _form_with_files(MultiDict(form), file, file_name)
         answer = _request(client, method, path, query, posted, headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -113,14 +114,66 @@ def test_blur_check_of_a_group_field(as_user, staff_user, toolkit):
 
 def test_autosave_returns_the_saved_time_and_new_version(as_user, staff_user, toolkit):
     response = as_user(staff_user).post(
-        step_url(toolkit),
+        step_url(toolkit) + "/autosave",
         data={"goals": "Draft text", "base_version": 0},
-        headers=HX | {"X-Autosave": "1"},
+        headers=HX,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.match(r"Saved at \d{1,2}:\d{2}\s?[AP]M<", html)  # the status line, nothing around
+    assert "<html" not in html
+    # Out of band: the version the next save builds on, the step's meter and its state.
+    assert 'name="base_version" value="1" id="base-version" hx-swap-oob="true"' in html
+    progress = r'id="step-progress" hx-swap-oob="true">.*This step is 25% complete'
+    assert re.search(progress, html, re.S)
+    assert '<meter id="step-meter" min="0" max="100" value="25">' in html
+    assert re.search(
+        r'<li class="step-in_progress" id="current-step" hx-swap-oob="true">.*'
+        r'aria-current="step".*id="current-step-state">In progress</span>',
+        html,
+        re.S,
+    )
+    assert saved(toolkit, "context").data["goals"] == "Draft text"
+
+
+def test_autosave_ignores_which_button_was_last_pressed(as_user, staff_user, toolkit):
+    """The step form's buttons (add a row, save and continue) are the form's, not autosave's."""
+    response = as_user(staff_user).post(
+        step_url(toolkit, "affected_and_missing") + "/autosave",
+        data={"groups-0-name": "Renters", "intent": "remove:groups:0", "base_version": 0},
+        headers=HX,
     )
     assert response.status_code == 200
-    assert "Saved at" in response.get_data(as_text=True)
-    assert response.headers["X-Step-Version"] == "1"
-    assert "<html" not in response.get_data(as_text=True)
+    assert saved(toolkit, "affected_and_missing").data["groups"][0]["name"] == "Renters"
+
+
+@pytest.mark.parametrize(
+    ("posted", "status", "said"),
+    [
+        ({"goals": "x" * 5001}, 422, "Not saved: an answer is too long."),
+        ({"goals": "x", "base_version": 7}, 409, "Not saved: someone else changed this step."),
+    ],
+)
+def test_autosave_that_does_not_save_says_why_in_the_status_line(
+    as_user, staff_user, toolkit, posted, status, said
+):
+    response = as_user(staff_user).post(
+        step_url(toolkit) + "/autosave", data={"base_version": 0} | posted, headers=HX
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert html.startswith(said) and "<" not in html and html == html.strip()
+    assert saved(toolkit, "context").data == {}
+
+
+def test_autosave_of_a_submitted_toolkit_says_it_is_locked(as_user, staff_user, toolkit):
+    toolkit.state = "submitted"
+    db.session.commit()
+    response = as_user(staff_user).post(
+        step_url(toolkit) + "/autosave", data={"goals": "x", "base_version": 0}, headers=HX
+    )
+    assert response.status_code == 409
+    assert response.get_data(as_text=True).startswith("Not saved: this toolkit can no longer")
 
 
 def test_htmx_adds_a_blank_row_in_place(as_user, staff_user, toolkit):
@@ -244,9 +297,9 @@ def test_autosave_conflict_answers_409_without_saving(as_user, staff_user, toolk
     client = as_user(staff_user)
     client.post(step_url(toolkit), data={"goals": "First", "base_version": 0})
     response = client.post(
-        step_url(toolkit),
+        step_url(toolkit) + "/autosave",
         data={"goals": "Second", "base_version": 0},
-        headers=HX | {"X-Autosave": "1"},
+        headers=HX,
     )
     assert response.status_code == 409
     assert "someone else changed this step" in response.get_data(as_text=True)
@@ -280,12 +333,36 @@ def test_save_with_an_expired_session_keeps_the_text_until_sign_in(app, staff_us
 
 def test_autosave_with_an_expired_session_answers_401_for_the_page_to_ask(app, toolkit):
     response = app.test_client().post(
-        step_url(toolkit),
+        step_url(toolkit) + "/autosave",
         data={"goals": "x", "base_version": 0},
-        headers=HX | {"X-Autosave": "1"},
+        headers=HX,
     )
     assert response.status_code == 401
     assert "Your session ended" in response.get_data(as_text=True)
+
+
+def test_signing_in_again_in_the_step_page_finishes_the_autosave(app, staff_user, toolkit):
+    """The dialog's way: a token for the new session, then signing in finishes the autosave."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()  # the session has ended
+    token = client.get("/csrf-token")
+    assert token.status_code == 200 and token.headers["Cache-Control"] == "no-store"
+    response = client.post(
+        "/sign-in",
+        data={
+            "email": staff_user.email,
+            "password": PASSWORD,
+            "csrf_token": token.get_data(as_text=True),
+            "resume_url": step_url(toolkit) + "/autosave",
+            "resume_data": json.dumps([["goals", "Typed after it ended"], ["base_version", "0"]]),
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.startswith("Saved at ")
+    assert 'name="base_version" value="1" id="base-version" hx-swap-oob="true"' in html
+    assert saved(toolkit, "context").data["goals"] == "Typed after it ended"
+    assert client.get(step_url(toolkit)).status_code == 200  # signed in
 
 
 def test_resumed_save_still_checks_who_may_edit(app, other_staff_user, toolkit):

@@ -106,9 +106,12 @@ def sign_in_to_keep_posted_text():
 
 
 @bp.get("/csrf-token")
-@login_required
 def fresh_csrf_token():
-    """A new CSRF token for a page that has been open longer than its token lives."""
+    """A new CSRF token for a page open longer than its token lives or than its session.
+
+    Signed out too: a step page whose session ended signs in again in place, and the sign-in
+    needs the new session's token. Other sites cannot read it (no CORS), as with any page.
+    """
     response = current_app.response_class(generate_csrf(), mimetype="text/plain")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_babel import format_time
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -296,8 +296,10 @@ def _without_row(posted: MultiDict, intent: str) -> MultiDict:
 
 
 def _csrf_valid() -> bool:
-    # A save finished after signing in again runs inside the sign-in request: its form's token.
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+    # A save finished after signing in again runs inside the sign-in request, which Flask-WTF
+    # checked with the sign-in form's token and marked in g.csrf_valid (signing in starts a new
+    # session, so checking again here would fail).
+    if not current_app.config.get("WTF_CSRF_ENABLED", True) or g.get("csrf_valid"):
         return True
     try:
         csrf.protect()

@@ -74,42 +74,31 @@
     return max + 1;
   }
 
-  // The meter and the step list follow each save, so the team sees what is still missing.
-  function showProgress(percent, state) {
-    const meter = document.getElementById("step-meter");
-    const label = document.getElementById("step-meter-label");
-    if (meter && percent !== null) {
-      meter.value = Number(percent);
-      meter.textContent = percent + "%";
-      if (label && label.dataset.template) label.textContent = label.dataset.template.replace("__N__", percent);
-    }
-    const stateNode = document.getElementById("current-step-state");
-    const nav = document.querySelector(".step-nav");
-    if (stateNode && nav && state) {
-      const labels = JSON.parse(nav.dataset.stateLabels || "{}");
-      if (labels[state]) stateNode.textContent = labels[state];
-      stateNode.parentElement.className = "step-" + state;
-    }
-  }
-
   function announce(text) {
     const region = document.getElementById("save-status") || document.getElementById("messages");
     if (region && text) region.textContent = text;
   }
 
   // --- Autosave ----------------------------------------------------------------------------------
+  // htmx sends the saves: the status line (#save-status) declares the request, its triggers and
+  // that one save waits for another (hx-sync), and the answer updates the status, the version,
+  // the meter and the step list. What htmx cannot do is here: keep the text in this browser
+  // until the server has it (offline, a failed save, a closed tab), retry, ask to sign in again,
+  // and make a form posted from this page wait for a save on its way.
   function setupAutosave(form) {
+    const saver = document.getElementById("save-status");
+    if (!saver || !window.htmx) return;
     const storageKey = "sct-forms:draft:" + form.dataset.toolkit + ":" + form.dataset.step;
-    const status = document.getElementById("save-status");
-    const versionInput = document.getElementById("base-version");
-    let timer = null;
     let retry = 0;
+    let retryTimer = null;
     let inFlight = false;
+    let sending = null; // the fields of the save on its way
     let blocked = false; // a conflict or a locked toolkit: the person must choose what to do
     let submitted = false; // a form was posted from this page: the page is being replaced
     let submitAfterSave; // [form, button] posted while an autosave was on its way
     let savedBeforeLeaving = false; // another form waited once for the text to be saved
     let lastSaved = serialise();
+    let lastSaveOk = true;
 
     function serialise() {
       const pairs = [];
@@ -119,8 +108,11 @@
       return pairs;
     }
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    // The answers alone: the version changes with every save and is not something typed.
+    const answers = (pairs) => pairs.filter(([key]) => key !== "base_version");
+    const version = () => document.getElementById("base-version").value;
 
-    function show(text) { if (status) status.textContent = text; }
+    function show(text) { saver.textContent = text; }
 
     function keepInBrowser(pairs) {
       try {
@@ -129,78 +121,74 @@
     }
     function forget() { try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ } }
 
-    function schedule(delay) {
-      clearTimeout(timer);
-      timer = setTimeout(save, delay === undefined ? SAVE_DELAY_MS : delay);
+    // Save now rather than after the pause; behind a save on its way if there is one.
+    function saveNow() {
+      clearTimeout(retryTimer);
+      htmx.trigger(saver, "save-now");
     }
 
-    async function save(options) {
-      if (blocked || inFlight || submitted) return;
+    saver.addEventListener("htmx:beforeRequest", (event) => {
+      if (event.target !== saver) return;
       const pairs = serialise();
-      if (same(pairs, lastSaved) && !(options && options.force)) return;
+      if (blocked || submitted || same(answers(pairs), answers(lastSaved))) {
+        event.preventDefault(); // nothing new, or nothing that may be saved from here
+        submitPending();
+        afterSave();
+        return;
+      }
       keepInBrowser(pairs);
-      if (!navigator.onLine) { show(messages.offline); submitPending(); afterSave(); return; }
-      inFlight = true;
-      const body = new URLSearchParams(pairs);
-      body.append("csrf_token", csrfToken());
-      let response;
-      try {
-        response = await fetch(form.action, {
-          method: "POST", body: body, credentials: "same-origin",
-          keepalive: options && options.leaving,
-          headers: { "X-Autosave": "1", "HX-Request": "true", "X-CSRFToken": csrfToken() },
-        });
-      } catch (e) {
-        inFlight = false;
+      if (!navigator.onLine) {
+        event.preventDefault();
         lastSaveOk = false;
         show(messages.offline);
         submitPending();
         afterSave();
         return;
       }
+      inFlight = true;
+      sending = pairs;
+    });
+
+    // Every end of a save: answered (htmx has swapped in what it shows), failed or cut off.
+    saver.addEventListener("htmx:afterRequest", (event) => {
+      if (event.target !== saver) return;
       inFlight = false;
-      lastSaveOk = response.ok;
-      const text = (await response.text()).trim();
-      if (response.ok) {
-        versionInput.value = response.headers.get("X-Step-Version") || versionInput.value;
-        showProgress(response.headers.get("X-Step-Percent"), response.headers.get("X-Step-State"));
-        lastSaved = pairs;
+      const status = event.detail.xhr.status;
+      lastSaveOk = status === 200;
+      if (status === 200) {
+        lastSaved = sending;
         retry = 0;
-        forget();
-        show(text);
-        if (!same(serialise(), pairs)) schedule();
-      } else if (response.status === 401) {
+        if (same(answers(serialise()), answers(sending))) forget();
+        else keepInBrowser(serialise());
+      } else if (status === 0) {
+        show(messages.offline); // no answer: the connection is gone; "online" saves again
+      } else if (status === 401) {
         show(messages.sessionEnded);
-        askToSignIn(pairs);
-      } else if (response.status === 400 && retry < 1) {
+        askToSignIn();
+      } else if (status === 400 && retry < 1) {
         // The CSRF token expired while the page was open: get a new one and try again.
         retry += 1;
-        if (await refreshCsrfToken()) save({ force: true });
-      } else if (response.status === 409) {
-        blocked = true;
-        show(text);
-      } else if (response.status === 422) {
-        // Refused as it stands (an answer over its limit): keep the text; the next edit saves.
-        show(text);
-      } else {
+        refreshCsrfToken().then((ok) => { if (ok) saveNow(); });
+      } else if (status === 409) {
+        blocked = true; // the answer (a conflict, or no longer editable) is in the status line
+      } else if (status !== 422) {
+        // 422: refused as it stands (an answer over its limit); the next edit saves.
         show(messages.retrying);
-        schedule(RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)]);
+        retryTimer = setTimeout(saveNow, RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)]);
         retry += 1;
       }
       submitPending();
       afterSave();
-    }
+    });
 
     // For the unsaved-changes guard: saved means the last autosave succeeded with what the
     // fields hold now; while a save is pending, on its way or failed, the text is not saved.
     const waiting = [];
-    let lastSaveOk = true;
-    const answers = (pairs) => pairs.filter(([key]) => key !== "base_version");
     const isSaved = () => !inFlight && same(answers(serialise()), answers(lastSaved));
     function afterSave() {
       if (!waiting.length || inFlight) return;
       // Typed while the save was on its way: save the rest too before answering.
-      if (!isSaved() && lastSaveOk && !blocked && !submitted && navigator.onLine) { save(); return; }
+      if (!isSaved() && lastSaveOk && !blocked && !submitted && navigator.onLine) { saveNow(); return; }
       waiting.splice(0).forEach((resolve) => resolve(isSaved()));
     }
     autosaved.set(form, {
@@ -209,7 +197,7 @@
         if (isSaved() || blocked || submitted || !navigator.onLine) return Promise.resolve(isSaved());
         return new Promise((resolve) => {
           waiting.push(resolve);
-          if (!inFlight) { clearTimeout(timer); save({ force: true }); }
+          if (!inFlight) saveNow();
         });
       },
     });
@@ -221,7 +209,7 @@
       target.requestSubmit(button);
     }
 
-    function askToSignIn(pairs) {
+    function askToSignIn() {
       const dialog = document.getElementById("reauth-dialog");
       if (!dialog || dialog.open) return;
       const error = dialog.querySelector("[data-reauth-error]");
@@ -231,30 +219,28 @@
       dialog.querySelector("form").onsubmit = async (event) => {
         event.preventDefault();
         const formData = new FormData(event.target);
-        const page = await fetch("/sign-in", { credentials: "same-origin", cache: "no-store" });
-        const token = (await page.text()).match(/name="csrf-token" content="([^"]+)"/);
+        // Signed out, this browser has a new session: the sign-in needs that session's token.
+        const token = await fetch("/csrf-token", { credentials: "same-origin", cache: "no-store" });
+        const pairs = answers(serialise()).concat([["base_version", version()]]);
         const body = new URLSearchParams({
           email: formData.get("email"), password: formData.get("password"),
-          csrf_token: token ? token[1] : "", resume_url: new URL(form.action).pathname,
-          resume_data: JSON.stringify(serialise().filter(([key]) => key !== "base_version")
-            .concat([["base_version", versionInput.value]])),
+          csrf_token: token.ok ? (await token.text()).trim() : "",
+          // Signing in finishes this autosave, and answers as the autosave would.
+          resume_url: new URL(saver.getAttribute("hx-post"), window.location.href).pathname,
+          resume_data: JSON.stringify(pairs),
         });
-        const response = await fetch("/sign-in", {
-          method: "POST", body: body, credentials: "same-origin",
-          headers: { "X-Autosave": "1", "HX-Request": "true" },
-        });
-        if (response.ok) {
-          versionInput.value = response.headers.get("X-Step-Version") || versionInput.value;
-          showProgress(response.headers.get("X-Step-Percent"), response.headers.get("X-Step-State"));
-          show((await response.text()).trim());
-          lastSaved = serialise();
-          forget();
-          dialog.close();
-          await refreshCsrfToken();
-        } else if (response.status === 409) {
-          // Signed in, but not saved: someone else changed the step meanwhile, or it is locked.
-          blocked = true;
-          show((await response.text()).trim());
+        const response = await fetch("/sign-in", { method: "POST", body: body, credentials: "same-origin" });
+        if (response.ok || response.status === 409) {
+          // Saved, or signed in but not saved: someone else changed the step meanwhile, or it
+          // is locked. The answer is the autosave's own, out-of-band parts and all.
+          htmx.swap(saver, await response.text(), { swapStyle: "innerHTML" });
+          if (response.ok) {
+            lastSaved = pairs;
+            lastSaveOk = true;
+            if (same(answers(serialise()), answers(pairs))) forget();
+          } else {
+            blocked = true;
+          }
           dialog.close();
           await refreshCsrfToken();
         } else {
@@ -276,7 +262,7 @@
       if (kept && !same(kept.pairs, lastSaved)) {
         restore(kept.pairs);
         show(messages.restored);
-        schedule(500);
+        setTimeout(saveNow, 500);
       } else if (kept) {
         forget();
       }
@@ -286,7 +272,7 @@
       const byName = {};
       pairs.forEach(([key, value]) => { (byName[key] = byName[key] || []).push(value); });
       // Keep the version the text was based on, so a newer save by someone else is detected.
-      if (byName.base_version) versionInput.value = byName.base_version[0];
+      if (byName.base_version) document.getElementById("base-version").value = byName.base_version[0];
       Array.from(form.elements).forEach((input) => {
         if (!input.name || input.name === "csrf_token" || input.type === "hidden") return;
         const values = byName[input.name] || [];
@@ -295,10 +281,6 @@
       });
     }
 
-    // Fields may belong to the form from outside it (form="..."), so listen on the document.
-    const ownField = (event) => event.target && event.target.form === form;
-    document.addEventListener("input", (event) => { if (ownField(event)) schedule(); });
-    document.addEventListener("change", (event) => { if (ownField(event)) schedule(); });
     form.addEventListener("click", (event) => {
       const button = event.target.closest("[data-remove-row]");
       if (!button) return;
@@ -309,16 +291,12 @@
       announce(messages.rowRemoved);
       const add = group.querySelector("[data-add-row]");
       if (add) add.focus();
-      schedule(0);
+      saveNow();
     });
-    window.addEventListener("online", () => { show(messages.backOnline); schedule(0); });
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "hidden") save({ leaving: true });
-    });
+    window.addEventListener("online", () => { show(messages.backOnline); saveNow(); });
     // Any form posted from this page replaces it: this step's form, an upload, a delete, sign-out.
     document.addEventListener("submit", (event) => {
       if (event.defaultPrevented) return; // the sign-in dialog handles its own form
-      clearTimeout(timer);
       if (inFlight) {
         // Post once the autosave has answered, with the version it made, or the two conflict.
         event.preventDefault();
@@ -332,20 +310,22 @@
         show(messages.offline);
         return;
       }
-      if (event.target !== form && !savedBeforeLeaving && !blocked && !same(serialise(), lastSaved)) {
+      if (event.target !== form && !savedBeforeLeaving && !blocked && !isSaved()) {
         // An upload or a delete: save what was typed first, so the page it leads to shows it.
         event.preventDefault();
         savedBeforeLeaving = true;
         submitAfterSave = [event.target, event.submitter || null];
-        save();
+        saveNow();
         return;
       }
-      // No autosave while the page is replaced: it would post the version this page was opened
-      // with after the next page was made, and that page would then conflict with it. Text not
-      // saved yet (the save failed) stays in this browser for the next page to put back.
+      // No autosave while the page is replaced (a pending one is refused when it comes): it
+      // would post the version this page was opened with after the next page was made, and
+      // that page would then conflict with it. Text not saved yet (the save failed) stays in
+      // this browser for the next page to put back.
       submitted = true;
+      clearTimeout(retryTimer);
       if (event.target === form) forget();
-      else if (!same(serialise(), lastSaved)) keepInBrowser(serialise());
+      else if (!isSaved()) keepInBrowser(serialise());
     });
   }
 

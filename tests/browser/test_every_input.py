@@ -14,6 +14,7 @@ be warned.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import date
@@ -390,9 +391,9 @@ def test_a_step_answer_whose_autosave_fails_is_not_left_without_a_warning(live_s
     _, toolkit_id, person = _step_page_with_typing(live_server, browser)
     page = person.page
     try:
-        # The server refuses every save of this step (as when it is down).
+        # The server refuses every save of this step (as when it is down), autosaves included.
         page.route(
-            f"**/toolkits/{toolkit_id}/steps/context",
+            re.compile(rf"/toolkits/{toolkit_id}/steps/context(/autosave)?$"),
             lambda route: route.fulfill(status=503, body="Down")
             if route.request.method == "POST"
             else route.continue_(),
