@@ -595,10 +595,17 @@ def test_town_page_lists_certificates_and_offers_the_button_when_it_would_help(
     assert "Revoke" not in text  # administrators only
 
 
-def test_admin_sees_revoke_forms(as_user, town, admin_user, bronze):
+def test_admin_sees_revoke_forms(as_user, town, cycle, catalog, staff_user, admin_user, bronze):
+    approve(town, cycle, catalog, staff_user, "3.12", "5.4")
+    silver = issue_certificate(town, cycle, staff_user)
     html = as_user(admin_user).get(f"/towns/{town.slug}/certificate").get_data(as_text=True)
-    assert f'action="/certificates/{bronze.serial}/revoke"' in html
-    assert f'<label class="label" for="reason-{bronze.serial}">' in html
+    for certificate in (bronze, silver):
+        assert f'action="/certificates/{certificate.serial}/revoke"' in html
+        assert f'<label class="label" for="reason-{certificate.serial}">' in html
+    # One revoke form per certificate, and still no id twice on the page (each form's token
+    # input has none).
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
 def test_the_issue_button_names_its_cycle_and_a_cycle_that_cannot_be_one_is_a_422(
