@@ -595,13 +595,18 @@ def test_town_page_lists_certificates_and_offers_the_button_when_it_would_help(
     assert "Revoke" not in text  # administrators only
 
 
-def test_admin_sees_revoke_forms(as_user, town, cycle, catalog, staff_user, admin_user, bronze):
+def test_admin_sees_revoke_forms(
+    app, as_user, town, cycle, catalog, staff_user, admin_user, bronze
+):
     approve(town, cycle, catalog, staff_user, "3.12", "5.4")
     silver = issue_certificate(town, cycle, staff_user)
-    html = as_user(admin_user).get(f"/towns/{town.slug}/certificate").get_data(as_text=True)
+    client = as_user(admin_user)
+    app.config["WTF_CSRF_ENABLED"] = True  # so that the forms carry their token inputs
+    html = client.get(f"/towns/{town.slug}/certificate").get_data(as_text=True)
     for certificate in (bronze, silver):
         assert f'action="/certificates/{certificate.serial}/revoke"' in html
         assert f'<label class="label" for="reason-{certificate.serial}">' in html
+    assert html.count('name="csrf_token"') >= 2
     # One revoke form per certificate, and still no id twice on the page (each form's token
     # input has none).
     ids = re.findall(r'\sid="([^"]+)"', html)
