@@ -17,6 +17,7 @@ from sct_forms.models import (
     Cycle,
     Municipality,
     ReviewComment,
+    Revision,
     Toolkit,
     User,
     utcnow,
@@ -111,6 +112,15 @@ def timeline(toolkit: Toolkit, *, for_town: bool) -> list[AuditEvent]:
     if for_town:
         return [e for e in events if not (e.details or {}).get("internal")]
     return list(events)
+
+
+def revisions_of(toolkit: Toolkit) -> list[Revision]:
+    """Every submitted revision of ``toolkit``, the first first."""
+    return list(
+        db.session.scalars(
+            select(Revision).where(Revision.toolkit_id == toolkit.id).order_by(Revision.number)
+        )
+    )
 
 
 def comments_of(toolkit: Toolkit, *, include_internal: bool) -> list[ReviewComment]:

@@ -32,7 +32,7 @@ from sct_forms.review.forms import (
     VerdictForm,
 )
 from sct_forms.review.messages import workflow_message
-from sct_forms.review.presenters import review_page_context
+from sct_forms.review.pages import review_page_context
 from sct_forms.review.snapshots import compare
 from sct_forms.templating import render
 from sct_forms.toolkits.services import definition_for

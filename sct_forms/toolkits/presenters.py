@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sct_forms.domain.answers import Problem
-from sct_forms.domain.changes import flatten
 from sct_forms.domain.completeness import StepCompleteness
 from sct_forms.domain.toolkit_definition import Question, Step, ToolkitDefinition
 from sct_forms.i18n import gettext as _
@@ -364,6 +363,3 @@ def field_view(step: Step, path: str, problems: list[Problem], language: str) ->
         return None
     return None
 
-
-def flat_answers(answers: dict) -> dict[str, Any]:
-    return flatten(answers)

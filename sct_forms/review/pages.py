@@ -1,15 +1,16 @@
-"""What the review page shows: a frozen revision step by step, with the reviewers' work."""
+"""The review page's context: a frozen revision step by step, with the reviewers' work.
+
+It gathers what the page shows through ``review.queries`` and presents it; it runs no query
+itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from sct_forms.domain import workflow
 from sct_forms.domain.toolkit_definition import Step
-from sct_forms.extensions import db
 from sct_forms.models import ChangeRequest, ReviewComment, Revision, Toolkit
 from sct_forms.review import queries, services
 from sct_forms.review.queries import comments_of, requests_of
@@ -51,15 +52,10 @@ def review_page_context(toolkit: Toolkit, frozen: Revision, language: str) -> di
                 targets=targets,
             )
         )
-    revisions = list(
-        db.session.scalars(
-            select(Revision).where(Revision.toolkit_id == toolkit.id).order_by(Revision.number)
-        )
-    )
     return {
         "toolkit": toolkit,
         "revision": frozen,
-        "revisions": revisions,
+        "revisions": queries.revisions_of(toolkit),
         "is_latest": frozen.number == toolkit.revision_count,
         "definition": definition,
         "language": language,
