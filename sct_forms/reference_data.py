@@ -225,19 +225,6 @@ def ensure_cycle(today: date) -> bool:
     return True
 
 
-def current_cycle(today: date) -> Cycle | None:
-    """The cycle open on ``today``: the latest one that has opened, else the next to open."""
-    opened = db.session.scalar(
-        select(Cycle)
-        .where(Cycle.opens_on <= today)
-        .order_by(Cycle.opens_on.desc(), Cycle.id.desc())
-        .limit(1)
-    )
-    if opened is not None:
-        return opened
-    return db.session.scalar(select(Cycle).order_by(Cycle.opens_on).limit(1))
-
-
 def seed(today: date) -> dict[str, int]:
     """Load all reference data; a second run adds nothing."""
     counts = {

@@ -33,6 +33,7 @@ from sct_forms.certificates.services import (
     revoke,
 )
 from sct_forms.certificates.storage import read_stored_pdf
+from sct_forms.cycles import current_cycle
 from sct_forms.domain.certificates import normalise_serial
 from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.domain.tiers import next_tier
@@ -41,7 +42,6 @@ from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle, Municipality
 from sct_forms.models.certificates import Certificate
-from sct_forms.reference_data import current_cycle
 from sct_forms.templating import render
 from sct_forms.towns.queries import tiers_for
 

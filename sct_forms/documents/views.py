@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from sct_forms.access import may_see_municipality, roles_required, visible_or_404
+from sct_forms.cycles import current_cycle
 from sct_forms.documents import packet_cache, packet_pdf, packets
 from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role
 from sct_forms.evidence import storage
@@ -22,7 +23,6 @@ from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle, Evidence, Municipality, Toolkit
-from sct_forms.reference_data import current_cycle
 from sct_forms.templating import render, wants_fragment
 
 bp = Blueprint("documents", __name__)

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from sct_forms.access import roles_required, visible_or_404
 from sct_forms.auth.services import safe_next_url
+from sct_forms.cycles import current_cycle
 from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.errors import render_error
 from sct_forms.extensions import db
@@ -21,7 +22,6 @@ from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Category, ChangeRequest, Toolkit, User
-from sct_forms.reference_data import current_cycle
 from sct_forms.review import queries, services
 from sct_forms.review.forms import (
     AssignForm,

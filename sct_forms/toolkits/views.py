@@ -19,6 +19,7 @@ from sct_forms.access import (
     visible_or_404,
 )
 from sct_forms.auth.resume import resumable
+from sct_forms.cycles import current_cycle
 from sct_forms.domain.answers import (
     clean_text,
     normalise_step_answers,
@@ -31,7 +32,6 @@ from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
 from sct_forms.inputs import cleans_its_own_text
 from sct_forms.models import Toolkit
-from sct_forms.reference_data import current_cycle
 from sct_forms.templating import render
 from sct_forms.toolkits import services
 from sct_forms.toolkits.forms import StartToolkitForm

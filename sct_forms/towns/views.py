@@ -9,11 +9,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sct_forms.access import municipality_or_404, roles_required
+from sct_forms.cycles import current_cycle
 from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role
 from sct_forms.extensions import db
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle
-from sct_forms.reference_data import current_cycle
 from sct_forms.review.queries import open_request_counts
 from sct_forms.templating import render
 from sct_forms.toolkits.services import toolkit_completeness, toolkits_of

@@ -197,7 +197,7 @@ class LiveServer:
 
         Started through the app's own service, exactly as the start page does.
         """
-        from sct_forms.reference_data import current_cycle
+        from sct_forms.cycles import current_cycle
         from sct_forms.toolkits.services import start_toolkit
 
         assert staff.town is not None, "only town staff start toolkits"

@@ -23,9 +23,9 @@ import pytest
 from playwright.sync_api import expect
 
 from sct_forms.certificates.services import issue_certificate
+from sct_forms.cycles import current_cycle
 from sct_forms.extensions import db
 from sct_forms.models import Action, Municipality, Toolkit, User
-from sct_forms.reference_data import current_cycle
 from sct_forms.review import services as review
 from sct_forms.toolkits.services import EQUITY_ACTION_NUMBER
 from tests.browser.conftest import Account, LiveServer, assert_no_axe_violations
