@@ -27,10 +27,13 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-# The suite in parallel, one pytest-xdist worker per core (`python -m pytest tests/x.py` alone
-# runs serially); each worker has its own SQLite files, PostgreSQL database and server ports.
+# The suite in parallel: two pytest-xdist workers per core, because browser tests spend much of
+# their time waiting on Chromium and the live server; idle workers take tests from busy ones
+# (worksteal). `python -m pytest tests/x.py` alone runs serially. Each worker has its own SQLite
+# files, PostgreSQL database and server ports.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 pytest: $(INSTALLED)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
