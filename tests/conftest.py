@@ -28,6 +28,7 @@ from sct_forms.config import database_uri
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
 from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
+from tests import queue_helpers
 
 PASSWORD = "correct horse battery staple"
 
@@ -184,6 +185,14 @@ def app(tmp_path, monkeypatch, _postgres_schema, _sqlite_template) -> Iterator[F
         db.session.remove()
         empty_database()
         db.engine.dispose()
+
+
+@pytest.fixture
+def held_queue(app: Flask) -> Iterator[None]:
+    """Queued tasks wait until the test runs them (tests/queue_helpers.py), as for a worker."""
+    queue_helpers.hold(app)
+    yield
+    queue_helpers.release(app)
 
 
 @pytest.fixture

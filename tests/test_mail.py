@@ -368,14 +368,6 @@ def test_starttls_is_required_when_configured(mail_app, smtp_server):
 
 
 @pytest.fixture
-def held_queue(app):
-    """Tasks wait in the queue until the test runs them, as the worker would."""
-    queue_helpers.hold(app)
-    yield
-    queue_helpers.release(app)
-
-
-@pytest.fixture
 def queued_delivery(mail_app):
     mail_app.config["MAIL_DELIVERY"] = "queue"
     return mail_app

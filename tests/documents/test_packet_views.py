@@ -281,14 +281,6 @@ def test_town_preview(as_user, reviewer_user, toolkit, town, cycle):
 
 
 @pytest.fixture
-def held_queue(app):
-    """Packet builds wait in the queue until the test runs them, as the worker would."""
-    queue_helpers.hold(app)
-    yield
-    queue_helpers.release(app)
-
-
-@pytest.fixture
 def held_builds(monkeypatch):
     """Builds that wait for ``release`` before they render."""
     release = threading.Event()
