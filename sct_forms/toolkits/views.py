@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import format_time
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -27,14 +26,13 @@ from sct_forms.domain.answers import (
     validate_value,
 )
 from sct_forms.domain.roles import ALL_ROLES, Role
-from sct_forms.errors import record_refusal
 from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
 from sct_forms.inputs import cleans_its_own_text
 from sct_forms.models import Toolkit
 from sct_forms.templating import render
 from sct_forms.toolkits import services
-from sct_forms.toolkits.forms import StartToolkitForm
+from sct_forms.toolkits.forms import ConflictForm, FieldCheckForm, StartToolkitForm, StepForm
 from sct_forms.toolkits.messages import start_refused_message
 from sct_forms.toolkits.pages import review_page, step_view
 from sct_forms.toolkits.presenters import field_view
@@ -144,7 +142,8 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
     The status line gets the answer; the form's version, the step's meter and its place in the
     step list follow out of band, so the next save and "Save and continue" build on this one.
     """
-    if not _csrf_valid():
+    form = StepForm(formdata=posted)
+    if not form.token_valid():
         return _save_status("token_expired", 400)
     if not services.may_edit(current_user, toolkit):
         return _save_status("locked", 409)
@@ -152,9 +151,9 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
         toolkit,
         step_def.key,
         normalise_step_answers(step_def, posted),
-        _int(posted.get("base_version")),
+        form.base_version.data,
         current_user,
-        resolution=_resolution(posted),
+        resolution=form.resolution_choice(),
         request_answers=posted_request_answers(toolkit, step_def, posted),
     )
     if result.refused:
@@ -176,39 +175,35 @@ def _save_status(state: str, status: int):  # noqa: ANN202
     return render("toolkits/_save_status.html", state=state), status
 
 
-def _resolution(posted: MultiDict) -> str | None:
-    """How a save settles a conflict ("keep_mine" or "merged"), if it does."""
-    return posted.get("resolution") if posted.get("resolution") in ("keep_mine", "merged") else None
-
-
 def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Response:
     """Save what a step form posted and answer with the next page, or this one again."""
-    intent = posted.get("intent", "save")
+    form = StepForm(formdata=posted)
+    intent = form.intent.data
     if intent.startswith("remove:"):
         posted = _without_row(posted, intent)
     answers = normalise_step_answers(step_def, posted)
     request_answers = posted_request_answers(toolkit, step_def, posted)
-    if not _csrf_valid():
+    if not form.token_valid():
         view = step_view(
             toolkit,
             definition,
             step_def,
             answers,
             token_expired=True,
-            version=_int(posted.get("base_version")),
+            version=form.base_version.data,
             request_answers=request_answers,
         )
         return render("toolkits/step.html", view=view), 400
     if not services.may_edit(current_user, toolkit):
         abort(409)
-    base_version = _int(posted.get("base_version"))
+    base_version = form.base_version.data
     result = services.save_step(
         toolkit,
         step_def.key,
         answers,
         base_version,
         current_user,
-        resolution=_resolution(posted),
+        resolution=form.resolution_choice(),
         request_answers=request_answers,
     )
     if result.refused:
@@ -295,39 +290,20 @@ def _without_row(posted: MultiDict, intent: str) -> MultiDict:
     return MultiDict([(k, v) for k, v in posted.items(multi=True) if not k.startswith(prefix)])
 
 
-def _csrf_valid() -> bool:
-    # A save finished after signing in again runs inside the sign-in request, which Flask-WTF
-    # checked with the sign-in form's token and marked in g.csrf_valid (signing in starts a new
-    # session, so checking again here would fail).
-    if not current_app.config.get("WTF_CSRF_ENABLED", True) or g.get("csrf_valid"):
-        return True
-    try:
-        csrf.protect()
-    except CSRFError as refused:
-        # Refused like any CSRF failure, but the page keeps the text instead of an error page.
-        record_refusal("access.csrf_refused", refused.description)
-        return False
-    return True
-
-
-def _int(value) -> int:  # noqa: ANN001
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
-
-
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>/check")
 @cleans_its_own_text
 @roles_required(Role.STAFF)
 def check_field(toolkit_id: int, step_key: str):
     """Blur validation of one field: its error slot, 422 when there is a problem."""
+    form = FieldCheckForm()
+    form.check_token()
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
-    path = request.form.get("field", "")
+    path = form.field.data
     language = get_locale_language()
     blank = field_view(step_def, path, [], language)
     if blank is None:
         abort(404)
+    # The field's value is an answer: the step definition decides its name and type.
     question = blank.question
     if question.type == "multi_choice":
         raw = request.form.getlist(blank.name)
@@ -361,12 +337,14 @@ def new_row(toolkit_id: int, step_key: str, group_key: str):
 @roles_required(Role.STAFF)
 def resolve_conflict(toolkit_id: int, step_key: str):
     """The user's choice after a conflict: keep theirs, keep mine, or merge by hand."""
+    form = ConflictForm()
+    form.validate_button()
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     if not services.may_edit(current_user, toolkit):
         abort(409)
-    mine = _posted_answers(request.form.get("mine", "{}"))
+    mine = _posted_answers(form.mine.data)
     if mine is None:
-        return _unreadable_answers(toolkit, step_def)
+        return _unreadable_answers(toolkit, step_def, form.mine.data)
     mine_form = _answers_to_form(step_def, mine)
     mine = normalise_step_answers(step_def, mine_form)
     # Answers to change requests travel beside the answers, as the step form posted them.
@@ -374,7 +352,7 @@ def resolve_conflict(toolkit_id: int, step_key: str):
         if name.startswith("request-"):
             mine_form.add(name, value)
     request_answers = posted_request_answers(toolkit, step_def, mine_form)
-    choice = request.form.get("choice")
+    choice = form.choice.data
     row = toolkit.step_answers(step_def.key)
     if choice == "keep_theirs":
         services.record_conflict_kept_theirs(
@@ -382,10 +360,9 @@ def resolve_conflict(toolkit_id: int, step_key: str):
         )
         return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
     if choice == "keep_mine":
-        mine_form.setlist("base_version", [str(_int(request.form.get("their_version")))])
+        mine_form.setlist("base_version", [str(form.their_version.data)])
         mine_form.setlist("resolution", ["keep_mine"])
         mine_form.setlist("intent", ["save"])
-        mine_form.setlist("csrf_token", [request.form.get("csrf_token", "")])
         return save_posted_step(toolkit, definition, step_def, mine_form)
     if choice == "merge":
         theirs = row.data or {}
@@ -411,9 +388,8 @@ def _posted_answers(text: str) -> dict | None:
     return answers if isinstance(answers, dict) else None
 
 
-def _unreadable_answers(toolkit: Toolkit, step_def):  # noqa: ANN001, ANN202
+def _unreadable_answers(toolkit: Toolkit, step_def, raw: str):  # noqa: ANN001, ANN202
     """A 422 page when the posted answers are not readable, showing any text that was sent."""
-    raw = request.form.get("mine", "")
     try:
         decoded = json.loads(raw)
     except (ValueError, RecursionError):
