@@ -362,4 +362,3 @@ def field_view(step: Step, path: str, problems: list[Problem], language: str) ->
     except KeyError:
         return None
     return None
-
