@@ -9,6 +9,7 @@ a failed build leaves a ``.failed`` file that the progress page reads.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,11 +126,14 @@ class PacketRequest:
 
 
 # Two marks per key in the queue's storage, each taken atomically (put_if_empty) with the time
-# it was taken: "queued" from queue_build until its task ends, so polling never queues a key
-# twice; "building" while a worker or a download builds it, so no key is built twice at once.
-# Huey's lock_task would do for the second, but its locks never expire on SQLite storage, and a
-# worker killed mid-build would hold one for good: a mark older than BUILD_TIMEOUT_SECONDS is
-# taken to be left by a dead process, and taken over.
+# it was taken and the process that took it: "queued" from queue_build until its task ends, so
+# polling never queues a key twice; "building" while a worker or a download builds it, so no
+# key is built twice at once. Huey's lock_task would do for the second, but its locks never
+# expire on SQLite storage, and a worker killed mid-build would hold one for good. A mark is
+# taken to be left by a dead process when it is older than BUILD_TIMEOUT_SECONDS, or at once
+# when the process that took it ran on this host and is gone (a worker killed and restarted on
+# the same server, the usual case); a build left so also frees its "queued" mark, since its
+# task is gone with the worker.
 
 
 def _queued(key: str) -> str:
@@ -140,31 +144,63 @@ def _building(key: str) -> str:
     return f"packet-building.{key}"
 
 
+def _mark_value() -> dict:
+    return {"since": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, run by another user
+        return False
+    return False
+
+
+def _left_by_the_dead(value: object) -> bool:
+    """Whether a mark's value says its process died: too old, or gone from this host."""
+    if not isinstance(value, dict):  # a bare time, as marks were written before
+        return not isinstance(value, int | float) or time.time() - value >= BUILD_TIMEOUT_SECONDS
+    if time.time() - value.get("since", 0) >= BUILD_TIMEOUT_SECONDS:
+        return True
+    return value.get("host") == socket.gethostname() and _process_is_gone(int(value.get("pid", 0)))
+
+
 def _is_held(mark: str) -> bool:
-    since = jobs.queue.get(mark, peek=True)
-    return since is not None and time.time() - since < BUILD_TIMEOUT_SECONDS
+    value = jobs.queue.get(mark, peek=True)
+    return value is not None and not _left_by_the_dead(value)
 
 
 def _take(mark: str) -> bool:
     """Take ``mark`` unless a live process holds it; True if taken."""
-    if jobs.queue.put_if_empty(mark, time.time()):
+    if jobs.queue.put_if_empty(mark, _mark_value()):
         return True
     if _is_held(mark):
         return False
-    # Two processes taking over one stale mark at the same moment may both win; only a mark
-    # this old allows that, and the packet file is written atomically either way.
+    # Two processes taking over one dead mark at the same moment may both win; only a dead
+    # process's mark allows that, and the packet file is written atomically either way.
     jobs.queue.delete(mark)
-    return bool(jobs.queue.put_if_empty(mark, time.time()))
+    return bool(jobs.queue.put_if_empty(mark, _mark_value()))
 
 
 def _release(mark: str) -> None:
     jobs.queue.delete(mark)
 
 
+def _forget_a_dead_build(key: str) -> None:
+    """A build whose process died leaves its marks behind: both go, so the page queues anew."""
+    value = jobs.queue.get(_building(key), peek=True)
+    if value is not None and _left_by_the_dead(value):
+        _release(_building(key))
+        _release(_queued(key))
+
+
 def build_state(packet: Packet) -> str:
     """Where the packet is: "ready", "building" (queued or being built), "failed" or "missing"."""
     if cache_path(packet).is_file():
         return "ready"
+    _forget_a_dead_build(packet.key)
     if _is_held(_queued(packet.key)) or _is_held(_building(packet.key)):
         return "building"
     if _failed_path(packet).is_file():

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -438,6 +442,38 @@ def test_marks_left_by_a_worker_that_died_do_not_block_the_packet(
     )
     assert len(builds) == 1
     assert jobs.queue.get(f"packet-building.{packet.key}", peek=True) is None
+
+
+def test_a_build_whose_worker_was_killed_on_this_host_is_queued_again_at_once(
+    as_user, staff_user, toolkit, builds
+):
+    packet = packets.toolkit_packet(toolkit, "en")
+    # A worker on this host took the build and was killed (SIGKILL) a moment ago.
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    worker.kill()
+    worker.wait()
+    taken = {"since": time.time(), "host": socket.gethostname(), "pid": worker.pid}
+    jobs.queue.put(f"packet-queued.{packet.key}", dict(taken, pid=os.getpid()))
+    jobs.queue.put(f"packet-building.{packet.key}", taken)
+
+    assert packet_cache.build_state(packet) == "missing"
+    client = as_user(staff_user)
+    fetch(client, f"/toolkits/{toolkit.id}/packet")
+    assert "Your PDF is ready." in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
+        as_text=True
+    )
+    assert len(builds) == 1
+
+
+def test_a_build_running_in_a_live_process_or_on_another_host_is_waited_for(toolkit, builds):
+    packet = packets.toolkit_packet(toolkit, "en")
+    here, now = socket.gethostname(), time.time()
+    for holder in ({"host": here, "pid": os.getpid()}, {"host": f"{here}-other", "pid": 1}):
+        jobs.queue.put(f"packet-building.{packet.key}", dict(holder, since=now))
+        assert packet_cache.build_state(packet) == "building"
+        request = packet_cache.PacketRequest("toolkit", toolkit.id, "en")
+        assert not packet_cache.queue_build(packet, request)
+    assert builds == []
 
 
 def test_a_live_mark_keeps_a_second_build_from_starting(as_user, staff_user, toolkit, builds):
