@@ -50,6 +50,23 @@ def test_a_malformed_action_id_is_refused_on_the_start_page(as_user, staff_user,
     assert db.session.query(Toolkit).count() == 0
 
 
+def test_a_start_refused_comes_back_with_the_search_the_person_typed(
+    as_user, staff_user, cycle, catalog
+):
+    client = as_user(staff_user)
+    searched = client.get("/towns/windham/toolkits/new?q=open+space").get_data(as_text=True)
+    assert '<input type="hidden" name="q" value="open space">' in searched  # inside the form
+    pollinators = catalog["3.12"]
+    response = client.post(  # the confirmation not ticked
+        "/towns/windham/toolkits/new", data={"action_id": catalog["3.4"].id, "q": "open space"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="action-search" name="q" value="open space"' in html
+    assert "1 action matches." in html and pollinators.title not in html
+    assert db.session.query(Toolkit).count() == 0
+
+
 def test_a_refused_answer_to_a_change_request_stays_at_its_field_with_the_tick(
     as_user, town, cycle, catalog, staff_user, reviewer_user
 ):
