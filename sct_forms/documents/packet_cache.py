@@ -9,7 +9,6 @@ a failed build leaves a ``.failed`` file that the progress page reads.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from sct_forms import jobs
 from sct_forms.documents.packet_pdf import build_pdf
 from sct_forms.documents.packets import Packet, toolkit_packet, town_packet
 from sct_forms.extensions import db
-from sct_forms.files import write_atomically
+from sct_forms.files import Writer, this_writer, write_atomically
 from sct_forms.models import Cycle, Municipality, Toolkit
 
 #: A build mark older than this is taken to belong to a process that died (killed, restarted).
@@ -126,7 +125,8 @@ class PacketRequest:
 
 
 # Two marks per key in the queue's storage, each taken atomically (put_if_empty) with the time
-# it was taken and the process that took it: "queued" from queue_build until its task ends, so
+# it was taken and the process that took it (a ``files.Writer``: host, pid and start time, as for
+# unfinished files): "queued" from queue_build until its task ends, so
 # polling never queues a key twice; "building" while a worker or a download builds it, so no
 # key is built twice at once. Huey's lock_task would do for the second, but its locks never
 # expire on SQLite storage, and a worker killed mid-build would hold one for good. A mark is
@@ -145,17 +145,8 @@ def _building(key: str) -> str:
 
 
 def _mark_value() -> dict:
-    return {"since": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
-
-
-def _process_is_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, run by another user
-        return False
-    return False
+    writer = this_writer()
+    return {"since": time.time(), "host": writer.host, "pid": writer.pid, "started": writer.started}
 
 
 def _left_by_the_dead(value: object) -> bool:
@@ -164,7 +155,8 @@ def _left_by_the_dead(value: object) -> bool:
         return not isinstance(value, int | float) or time.time() - value >= BUILD_TIMEOUT_SECONDS
     if time.time() - value.get("since", 0) >= BUILD_TIMEOUT_SECONDS:
         return True
-    return value.get("host") == socket.gethostname() and _process_is_gone(int(value.get("pid", 0)))
+    writer = Writer(str(value.get("host")), int(value.get("pid", 0)), int(value.get("started", 0)))
+    return not writer.is_alive()
 
 
 def _is_held(mark: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from pypdf import PdfReader
 from sct_forms import jobs
 from sct_forms.documents import packet_cache, packet_pdf, packets
 from sct_forms.extensions import db
+from sct_forms.files import host_name
 from sct_forms.review import services as review
 from tests import queue_helpers
 from tests.documents.test_packets import STEP_TITLES, complete_toolkit, outline_titles
@@ -452,7 +452,7 @@ def test_a_build_whose_worker_was_killed_on_this_host_is_queued_again_at_once(
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     worker.kill()
     worker.wait()
-    taken = {"since": time.time(), "host": socket.gethostname(), "pid": worker.pid}
+    taken = {"since": time.time(), "host": host_name(), "pid": worker.pid}
     jobs.queue.put(f"packet-queued.{packet.key}", dict(taken, pid=os.getpid()))
     jobs.queue.put(f"packet-building.{packet.key}", taken)
 
@@ -467,7 +467,7 @@ def test_a_build_whose_worker_was_killed_on_this_host_is_queued_again_at_once(
 
 def test_a_build_running_in_a_live_process_or_on_another_host_is_waited_for(toolkit, builds):
     packet = packets.toolkit_packet(toolkit, "en")
-    here, now = socket.gethostname(), time.time()
+    here, now = host_name(), time.time()
     for holder in ({"host": here, "pid": os.getpid()}, {"host": f"{here}-other", "pid": 1}):
         jobs.queue.put(f"packet-building.{packet.key}", dict(holder, since=now))
         assert packet_cache.build_state(packet) == "building"
