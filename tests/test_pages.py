@@ -6,6 +6,7 @@ from datetime import date
 
 from sct_forms.extensions import db
 from sct_forms.models import Cycle
+from tests.conftest import make_app
 
 
 def text_of(response) -> str:
@@ -106,14 +107,20 @@ def test_too_large_request_gets_a_friendly_page(app, client):
     assert "The file is too large" in text_of(response)
 
 
-def test_server_error_page_keeps_the_layout(app, client):
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+def test_server_error_page_keeps_the_layout(app, tmp_path):
+    # An app of its own: the shared test app must not gain a route that fails on purpose.
+    failing = make_app(tmp_path, DATABASE_URL=app.config["DATABASE_URL"])
+    failing.config["PROPAGATE_EXCEPTIONS"] = False
 
-    @app.get("/boom-for-test")
+    @failing.get("/boom-for-test")
     def boom():
         raise RuntimeError("boom")
 
-    response = client.get("/boom-for-test")
+    try:
+        response = failing.test_client().get("/boom-for-test")
+    finally:
+        with failing.app_context():
+            db.engine.dispose()
     assert response.status_code == 500
     assert "Something went wrong on our side" in text_of(response)
     assert '<main id="main"' in text_of(response)

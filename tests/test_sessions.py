@@ -30,11 +30,12 @@ def toolkit(staff_user, cycle, catalog):
 
 
 @pytest.fixture
-def another_app(tmp_path):
+def another_app(app, tmp_path):
     """``another_app(**settings)``: a second app on the same database, closed afterwards."""
     made = []
 
     def _make(**settings):
+        settings.setdefault("DATABASE_URL", app.config["DATABASE_URL"])
         made.append(make_app(tmp_path, **settings))
         return made[-1]
 

@@ -356,7 +356,9 @@ def test_recovery_runs_before_the_first_request_when_enabled(
     orphan = storage.path_for(storage.store(b"left by a delete"))
     db.session.commit()
 
-    restarted = make_app(tmp_path, RECOVER_FILES_ON_START=True)
+    restarted = make_app(
+        tmp_path, DATABASE_URL=app.config["DATABASE_URL"], RECOVER_FILES_ON_START=True
+    )
     with restarted.test_client() as client:
         assert client.get("/sign-in").status_code == 200
     with restarted.app_context():
