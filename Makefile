@@ -28,12 +28,13 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports --no-cache
 
 # The suite in parallel: two pytest-xdist workers per core, because browser tests spend much of
-# their time waiting on Chromium and the live server; idle workers take tests from busy ones
-# (worksteal). `python -m pytest tests/x.py` alone runs serially. Each worker has its own SQLite
-# files, PostgreSQL database and server ports.
+# their time waiting on Chromium and the live server. Tests are handed out one at a time, longest
+# first (the order is set in tests/conftest.py; loadgroup keeps a few modules on one worker).
+# `python -m pytest tests/x.py` alone runs serially. Each worker has its own SQLite files,
+# PostgreSQL database and live server.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 pytest: $(INSTALLED)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -75,6 +75,51 @@ def pytest_configure(config: pytest.Config) -> None:
         tempfile.tempdir = None
 
 
+# --- the order tests start in -----------------------------------------------------------------
+# `make test` hands tests to its xdist workers one at a time (--dist loadgroup), in the order
+# below: the longest first, so that no worker is left with a long test at the end while the
+# others sit idle. The figures are rough CPU seconds per test measured on the development
+# machine; they only order the run. Modules whose tests share an expensive module fixture run
+# on one worker, in one piece (their weight is the sum of their tests').
+SECONDS_PER_TEST = {
+    "tests/test_fuzz_routes.py::test_no_route_answers_5xx_to_hostile_input": 50,
+    "tests/browser/test_every_input.py::test_every_value_typed": 25,
+    "tests/maintenance/test_server_crash.py": 15,
+    "tests/browser/": 8,
+    "tests/test_worker.py": 8,
+    "tests/documents/test_packets.py": 4,
+    "tests/documents/test_packet_views.py": 3,
+    "tests/documents/test_certificates.py": 1,
+    "tests/test_migrations.py": 1,
+}
+ONE_WORKER_MODULES = (
+    "tests/documents/test_packets.py",  # documents rendered once for the module
+    "tests/test_translations.py",  # the marked strings extracted once for the module
+)
+
+
+def _seconds(nodeid: str) -> float:
+    for prefix, seconds in SECONDS_PER_TEST.items():
+        if nodeid.startswith(prefix):
+            return seconds
+    return 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests (and groups of tests) first; the rest keep their order."""
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
+            units.setdefault(module, []).append(item)
+        else:
+            units[item.nodeid] = [item]
+    ordered = sorted(units.values(), key=lambda unit: -sum(_seconds(i.nodeid) for i in unit))
+    items[:] = [item for unit in ordered for item in unit]
+
+
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     """PASSWORD hashed as test apps hash it (Argon2id at its cheapest)."""

@@ -1,8 +1,9 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a live server.
 
-Each test module gets its own app, SQLite file and server thread (fast, and no data leaks
-between modules); each test creates its own town and accounts with unique names through
-``live_server``, so tests never depend on each other's data or order.
+Each test process serves one app, on its own SQLite file, from a server thread, started when
+its first browser test needs it; each test creates its own town and accounts with unique names
+through ``live_server``, so tests never depend on each other's data or order, and the browser
+tests can be spread over the test processes one by one.
 """
 
 from __future__ import annotations
@@ -238,12 +239,12 @@ class LiveServer:
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A fresh app on a temporary SQLite file, with real CSRF, served on a free port.
 
     Always SQLite, even when the rest of the suite runs on PostgreSQL: the server thread and
-    the test thread share this database, and it goes away with the module.
+    the test thread share this database, and it goes away with the test process.
     """
     tmp = tmp_path_factory.mktemp("live")
     with pytest.MonkeyPatch.context() as patch:
