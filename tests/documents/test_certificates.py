@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,11 +29,14 @@ from sct_forms.certificates.services import (
     revoke,
 )
 from sct_forms.certificates.storage import certificate_path
+from sct_forms.documents import render
+from sct_forms.documents.render import render_html
 from sct_forms.domain.certificates import new_serial
 from sct_forms.extensions import db
 from sct_forms.models import Action, AuditEvent, Toolkit
 from sct_forms.models.certificates import Certificate
-from tests.conftest import make_user
+from tests.conftest import make_town, make_user
+from tests.documents.module_app import add_catalog, add_cycle, module_app
 from tests.toolkit_helpers import make_toolkit
 
 SERIAL = re.compile(r"^SCT-\d{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$")
@@ -86,10 +90,72 @@ def certificates_of(town) -> list[Certificate]:
     )
 
 
+def stand_in_pdf(
+    template: str, *, municipality_id: int | None, pdf_variant: str = "pdf/ua-1", **context
+) -> bytes:
+    """What render_pdf returns, without WeasyPrint: the certificate's HTML (rendered, so the
+    template still runs) behind a PDF header, different for every certificate."""
+    html = render_html(template, **context)
+    fingerprint = hashlib.sha256(html.encode()).hexdigest()
+    return f"%PDF-1.7\n% stand-in {pdf_variant} {fingerprint}\n".encode()
+
+
+@pytest.fixture(autouse=True)
+def _certificates_without_weasyprint(monkeypatch) -> None:
+    """Most tests here are about issuing, superseding, revoking, verifying and who may do what,
+    not about the PDF: their certificates are stand-in files (a real one costs WeasyPrint a
+    fifth of a second). The PDF itself is checked on a real certificate, ``issued_bronze``,
+    and in test_falls_back_to_pdf_ua_when_pdf_a_cannot_be_made."""
+    monkeypatch.setattr(document, "render_pdf", stand_in_pdf)
+
+
 @pytest.fixture
 def bronze(town, cycle, catalog, staff_user) -> Certificate:
     approve(town, cycle, catalog, staff_user, "3.4")
     return issue_certificate(town, cycle, staff_user)
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate issued and rendered for real, and what its PDF must show."""
+
+    pdf: bytes
+    serial: str
+    expires_on: date
+    town_name: str
+    cycle_name: str
+    verification_url: str
+    pdf_variant: str  # as the audit record names it
+
+
+@pytest.fixture(scope="module")
+def issued_bronze(tmp_path_factory, _sqlite_template, password_hash) -> IssuedCertificate:
+    """Windham's bronze certificate issued by Dana Staff, rendered by WeasyPrint once for the
+    tests that read the PDF (in an app of its own: the ``app`` fixture is per test)."""
+    folder = tmp_path_factory.mktemp("certificate")
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        module_app(folder, _sqlite_template) as app,
+        app.app_context(),
+    ):
+        patch.setattr(document, "render_pdf", render.render_pdf)  # never the stand-in
+        town = make_town("Windham", "901588050")
+        cycle, catalog = add_cycle(), add_catalog()
+        staff = make_user("staff", "dana.staff@windham.test", password_hash, town)
+        approve(town, cycle, catalog, staff, "3.4")
+        certificate = issue_certificate(town, cycle, staff)
+        issued = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "certificate.issued")
+        )
+        return IssuedCertificate(
+            pdf=stored_bytes(certificate),
+            serial=certificate.serial,
+            expires_on=certificate.expires_on,
+            town_name=town.name,
+            cycle_name=cycle.name,
+            verification_url=verification_url(certificate.serial),
+            pdf_variant=issued.details["pdf_variant"],
+        )
 
 
 # --- refusing and issuing ---------------------------------------------------------------------
@@ -281,38 +347,38 @@ def test_the_service_refuses_coaches_and_staff_of_another_town(
 # --- the PDF ----------------------------------------------------------------------------------
 
 
-def test_certificate_is_one_landscape_letter_page_with_its_facts(town, cycle, bronze):
-    reader = PdfReader(io.BytesIO(stored_bytes(bronze)))
+def test_certificate_is_one_landscape_letter_page_with_its_facts(issued_bronze):
+    bronze = issued_bronze
+    reader = PdfReader(io.BytesIO(bronze.pdf))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
     assert float(box.width) > float(box.height)
     assert (round(float(box.width)), round(float(box.height))) == (792, 612)
     text = " ".join(reader.pages[0].extract_text().split())
-    assert town.name in text
+    assert bronze.town_name in text
     assert "Bronze" in text
-    assert cycle.name in text
+    assert bronze.cycle_name in text
     assert bronze.serial in text
     assert f"December 31, {bronze.expires_on.year}" in text
-    assert verification_url(bronze.serial) in text
+    assert bronze.verification_url in text
     assert "Dana Staff" in text
     assert reader.metadata.title.startswith(f"Sustainable CT certificate {bronze.serial}")
 
 
-def test_certificate_is_stored_as_pdf_a_3b(bronze):
-    reader = PdfReader(io.BytesIO(stored_bytes(bronze)))
+def test_certificate_is_stored_as_pdf_a_3b(issued_bronze):
+    reader = PdfReader(io.BytesIO(issued_bronze.pdf))
     root = reader.trailer["/Root"]
     xmp = root["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="3"' in xmp
     assert 'pdfaid:conformance="B"' in xmp
     assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
-    issued = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.issued"))
-    assert issued.details["pdf_variant"] == "pdf/a-3b"
+    assert issued_bronze.pdf_variant == "pdf/a-3b"
 
 
 def test_falls_back_to_pdf_ua_when_pdf_a_cannot_be_made(
     monkeypatch, town, cycle, catalog, staff_user
 ):
-    real_render = document.render_pdf
+    real_render = render.render_pdf  # WeasyPrint, not this module's stand-in
 
     def refuse_pdf_a(template, **kwargs):
         if kwargs["pdf_variant"] == "pdf/a-3b":
@@ -329,9 +395,10 @@ def test_falls_back_to_pdf_ua_when_pdf_a_cannot_be_made(
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler's pdftoppm")
-def test_qr_code_in_the_pdf_decodes_to_the_verification_url(tmp_path, bronze):
+def test_qr_code_in_the_pdf_decodes_to_the_verification_url(tmp_path, issued_bronze):
+    bronze = issued_bronze
     pdf = tmp_path / "certificate.pdf"
-    pdf.write_bytes(stored_bytes(bronze))
+    pdf.write_bytes(bronze.pdf)
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
         check=True,
@@ -668,13 +735,13 @@ def test_a_second_town_gets_its_own_certificate(
     assert (mine.status, theirs.status) == ("valid", "valid")
 
 
-def test_certificate_drawn_to_png_for_a_person_to_look_at(bronze):
+def test_certificate_drawn_to_png_for_a_person_to_look_at(issued_bronze):
     """Writes test-artifacts/certificates/bronze.png (git-ignored) to look at the layout."""
     folder = Path(__file__).resolve().parents[2] / "test-artifacts" / "certificates"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     pdf = folder / "bronze.pdf"
-    pdf.write_bytes(stored_bytes(bronze))
+    pdf.write_bytes(issued_bronze.pdf)
     pdftoppm = shutil.which("pdftoppm") or "/usr/bin/pdftoppm"
     subprocess.run(
         [pdftoppm, "-png", "-r", "60", "-singlefile", str(pdf), str(folder / "bronze")],

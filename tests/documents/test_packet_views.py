@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from sct_forms import jobs
 from sct_forms.documents import packet_cache, packet_pdf, packets
@@ -27,15 +27,36 @@ def toolkit(town, cycle, catalog, staff_user):
     return complete_toolkit(town, cycle, catalog["3.4"], staff_user)
 
 
-@pytest.fixture
-def builds(monkeypatch):
-    """Counts real packet builds (the render + merge) made by the routes."""
-    calls: list[str] = []
-    real = packet_pdf.build_pdf
+class Builds(list):
+    """The keys of the packets the routes built (rendered and merged), in order."""
+
+    #: Whether builds render the real packet (about a second each) or make a stand-in.
+    real = False
+
+
+def stand_in_pdf(packet) -> bytes:  # noqa: ANN001
+    """A one-page PDF titled with the packet's key: another packet, other bytes."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    writer.add_metadata({"/Title": packet.key})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def builds(monkeypatch) -> Builds:
+    """Counts the packet builds the routes make.
+
+    Most tests here are about caching, ETags, queueing and who may see what, not about what the
+    PDF shows (tests/documents/test_packets.py checks that): their builds make a stand-in PDF,
+    as tests/test_fuzz_routes.py does. A test that reads the PDF back sets ``builds.real``.
+    """
+    calls = Builds()
 
     def counting(packet):  # noqa: ANN001, ANN202
         calls.append(packet.key)
-        return real(packet)
+        return packet_pdf.build_pdf(packet) if calls.real else stand_in_pdf(packet)
 
     monkeypatch.setattr(packet_cache, "build_pdf", counting)
     return calls
@@ -68,6 +89,7 @@ def save_context_step(client, toolkit, goals: str):  # noqa: ANN001, ANN201
 
 
 def test_download_is_a_pdf_attachment_with_etag_and_private_caching(as_user, staff_user, toolkit):
+    # What the downloaded PDF shows is read back in test_saving_a_step_changes_the_etag.
     response = fetch(as_user(staff_user), pdf_url(toolkit))
 
     assert response.status_code == 200
@@ -78,8 +100,6 @@ def test_download_is_a_pdf_attachment_with_etag_and_private_caching(as_user, sta
     assert "private" in response.headers["Cache-Control"]
     etag, weak = response.get_etag()
     assert etag == packets.toolkit_packet(toolkit, "en").key and not weak
-    reader = PdfReader(io.BytesIO(response.data))
-    assert outline_titles(reader) == [*STEP_TITLES, "Attached: Bilingual flyer"]
 
 
 def test_second_request_is_served_from_the_cache(as_user, staff_user, toolkit, builds):
@@ -111,12 +131,15 @@ def test_saving_a_step_changes_the_etag(as_user, staff_user, toolkit, builds):
     before = fetch(client, pdf_url(toolkit)).get_etag()[0]
 
     save_context_step(client, toolkit, "Parks within a ten-minute walk of every home.")
+    builds.real = True  # the new build is read back
     response = fetch(client, pdf_url(toolkit), headers={"If-None-Match": f'"{before}"'})
 
     assert response.status_code == 200
     assert response.get_etag()[0] != before
     assert len(builds) == 2
-    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    reader = PdfReader(io.BytesIO(response.data))
+    assert outline_titles(reader) == [*STEP_TITLES, "Attached: Bilingual flyer"]
+    text = " ".join(p.extract_text() for p in reader.pages)
     assert "Parks within a ten-minute walk of every home." in " ".join(text.split())
 
 
@@ -132,20 +155,19 @@ def test_new_evidence_changes_the_etag(as_user, staff_user, toolkit):
 
 
 def test_town_packet_download(as_user, staff_user, toolkit, town, cycle):
+    # What the town's PDF shows is read back in the next test.
     response = fetch(as_user(staff_user), f"/towns/{town.slug}/packet.pdf?cycle={cycle.id}")
 
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert "windham-2026-fall-equity-toolkits.pdf" in response.headers["Content-Disposition"]
     assert response.get_etag()[0]
-    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
-    assert "3.4 Develop an Open Space Plan" in text
-    assert "Where your town stands" in text
 
 
 def test_town_packet_history_is_for_the_town_and_reviewers(
-    as_user, staff_user, reviewer_user, coach_user, toolkit, town, cycle, client
+    as_user, staff_user, reviewer_user, coach_user, toolkit, town, cycle, client, builds
 ):
+    builds.real = True
     review.submit(toolkit, staff_user, "draft")
     url = f"/towns/{town.slug}/packet.pdf?cycle={cycle.id}&history=1"
 
@@ -159,6 +181,8 @@ def test_town_packet_history_is_for_the_town_and_reviewers(
     assert "with-history" in town_response.headers["Content-Disposition"]
     for response in (town_response, reviewer_response):
         text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+        assert "3.4 Develop an Open Space Plan" in text
+        assert "Where your town stands" in text
         assert "Review history" in text
         assert "submitted revision 1." in " ".join(text.split())
     # The town's view and the reviewers' view are different documents.
@@ -286,15 +310,14 @@ def test_town_preview(as_user, reviewer_user, toolkit, town, cycle):
 
 @pytest.fixture
 def held_builds(monkeypatch):
-    """Builds that wait for ``release`` before they render."""
+    """Builds that wait for ``release`` before they make their (stand-in) PDF."""
     release = threading.Event()
     calls: list[str] = []
-    real = packet_pdf.build_pdf
 
     def held(packet):  # noqa: ANN001, ANN202
         calls.append(packet.key)
         assert release.wait(60)
-        return real(packet)
+        return stand_in_pdf(packet)
 
     monkeypatch.setattr(packet_cache, "build_pdf", held)
     yield release, calls
@@ -353,6 +376,7 @@ def test_a_failed_build_says_so_and_can_be_retried(as_user, staff_user, toolkit,
     def broken(packet):  # noqa: ANN001, ANN202
         raise RuntimeError("renderer fell over")
 
+    working = packet_cache.build_pdf
     monkeypatch.setattr(packet_cache, "build_pdf", broken)
     client = as_user(staff_user)
     fetch(client, f"/toolkits/{toolkit.id}/packet")
@@ -363,7 +387,7 @@ def test_a_failed_build_says_so_and_can_be_retried(as_user, staff_user, toolkit,
     assert "We could not make the PDF." in failed
     assert f"/toolkits/{toolkit.id}/packet?retry=1" in failed
 
-    monkeypatch.undo()
+    monkeypatch.setattr(packet_cache, "build_pdf", working)
     fetch(client, f"/toolkits/{toolkit.id}/packet?retry=1")
     page = fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(as_text=True)
     assert "Your PDF is ready." in page

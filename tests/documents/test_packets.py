@@ -1,7 +1,9 @@
 """Submission packets as PDFs: what they show, how they are put together, what they weigh.
 
 PDFs are read back with pypdf; qpdf checks their structure; pdftoppm draws the first pages
-into test-artifacts/ (git-ignored) for a person to look at.
+into test-artifacts/ (git-ignored) for a person to look at. A packet that several tests check
+is rendered once for all of them (``toolkit_packets``, ``town_packets``): a render costs about
+a second.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from PIL import Image, ImageChops, ImageDraw
 from pypdf import PdfReader
 
@@ -24,11 +30,15 @@ from sct_forms.documents.packet_pdf import (
     render_preview,
     template_context,
 )
+from sct_forms.documents.packets import Packet, ToolkitPacket, TownPacket
+from sct_forms.documents.render import document_context
 from sct_forms.evidence import storage
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
-from sct_forms.models import StepAnswers, Toolkit
+from sct_forms.models import Cycle, Municipality, StepAnswers, Toolkit
 from sct_forms.review import services as review
+from tests.conftest import make_town, make_user
+from tests.documents.module_app import add_catalog, add_cycle, module_app
 from tests.evidence.samples import (
     csv_bytes,
     docx_bytes,
@@ -167,18 +177,149 @@ def packet_pdf(toolkit: Toolkit, language: str = "en") -> bytes:
     return build_pdf(packets.toolkit_packet(toolkit, language))
 
 
+# --- Packets rendered once for the tests that check them --------------------------------------
+
+
+@dataclass
+class Rendered:
+    """A packet's PDF and what tests compare it with; read back once for all of them."""
+
+    pdf: bytes
+    file_name: str
+    status_mark: str | None = None  # of a toolkit packet
+    toolkit_ids: list[int] = field(default_factory=list)  # of a town packet, in order
+
+    @classmethod
+    def of(cls, packet: Packet) -> Rendered:
+        rendered = cls(pdf=build_pdf(packet), file_name=packet.file_name)
+        if isinstance(packet, ToolkitPacket):
+            with document_context(packet.language):  # the mark is in the packet's language
+                rendered.status_mark = packet.status_mark
+        if isinstance(packet, TownPacket):
+            rendered.toolkit_ids = [p.toolkit.id for p in packet.toolkits]
+        return rendered
+
+    @cached_property
+    def reader(self) -> PdfReader:
+        return read(self.pdf)
+
+    @cached_property
+    def texts(self) -> list[str]:
+        return pages_text(self.reader)
+
+    @cached_property
+    def text(self) -> str:
+        # As all_text(): extracted lines break where the PDF wraps them.
+        return " ".join(" ".join(self.texts).split())
+
+
+class PacketWorld:
+    """Toolkits built once in an app of their own; each packet is rendered the first time a test
+    asks for it (a worker that runs only some of this module's tests renders only theirs).
+
+    The toolkits do not change once built, so a packet rendered later shows what it would have
+    shown at once.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.facts: dict = {}  # what tests check the documents against, read while building
+        self._makers: dict[str, Callable[[], Rendered]] = {}
+        self._rendered: dict[str, Rendered] = {}
+
+    def add(self, name: str, make: Callable[[], Rendered]) -> None:
+        self._makers[name] = make
+
+    def __getitem__(self, name: str) -> Rendered:
+        if name not in self._rendered:
+            with self.app.app_context():
+                self._rendered[name] = self._makers[name]()
+                db.session.remove()
+        return self._rendered[name]
+
+
+def rendered_toolkit_packet(toolkit_id: int, language: str) -> Rendered:
+    return Rendered.of(packets.toolkit_packet(db.session.get(Toolkit, toolkit_id), language))
+
+
+@pytest.fixture(scope="module")
+def toolkit_packets(tmp_path_factory, _sqlite_template, password_hash) -> Iterator[PacketWorld]:
+    """Windham's draft toolkit for 3.4 (in English and in Spanish) and its submitted one for 5.4,
+    whose live answers were edited after submission."""
+    folder = tmp_path_factory.mktemp("toolkit-packets")
+    with module_app(folder, _sqlite_template) as app:
+        world = PacketWorld(app)
+        with app.app_context():
+            town = make_town("Windham", "901588050")
+            cycle, catalog = add_cycle(), add_catalog()
+            staff = make_user("staff", "dana.staff@windham.test", password_hash, town)
+            draft = complete_toolkit(town, cycle, catalog["3.4"], staff)
+            submitted = complete_toolkit(town, cycle, catalog["5.4"], staff)
+            review.submit(submitted, staff, "draft")
+            # Whatever happens to the live rows afterwards, reviewers judged revision 1.
+            row = submitted.step_answers("reflection")
+            row.data = {**row.data, "lessons": "Edited after submission."}
+            db.session.commit()
+            photo = next(e for e in draft.evidence if e.kind == "image")
+            world.facts = {
+                "draft_sha256s": [e.sha256 for e in draft.evidence],
+                "photo_rendition": storage.path_for(photo.print_storage_name).read_bytes(),
+            }
+            draft_id, submitted_id = draft.id, submitted.id
+            db.session.remove()
+
+        def spanish() -> Rendered:
+            # An English request asks for the Spanish packet (as a background build would).
+            with app.test_request_context("/", headers={"Accept-Language": "en"}):
+                return rendered_toolkit_packet(draft_id, "es")
+
+        world.add("draft", partial(rendered_toolkit_packet, draft_id, "en"))
+        world.add("spanish", spanish)
+        world.add("submitted", partial(rendered_toolkit_packet, submitted_id, "en"))
+        yield world
+
+
+@pytest.fixture(scope="module")
+def town_packets(tmp_path_factory, _sqlite_template, password_hash) -> Iterator[PacketWorld]:
+    """Windham with an approved toolkit (3.4), a draft (5.4) and a withdrawn one (3.12)."""
+    folder = tmp_path_factory.mktemp("town-packets")
+    with module_app(folder, _sqlite_template) as app:
+        world = PacketWorld(app)
+        with app.app_context():
+            town = make_town("Windham", "901588050")
+            cycle, catalog = add_cycle(), add_catalog()
+            staff = make_user("staff", "dana.staff@windham.test", password_hash, town)
+            reviewer = make_user("reviewer", "riley.reviewer@sct.test", password_hash)
+            approved = complete_toolkit(town, cycle, catalog["3.4"], staff)
+            review.submit(approved, staff, "draft")
+            review.start_review(approved, reviewer, "submitted")
+            review.decide(approved, "approve", reviewer, "in_review")
+            draft = complete_toolkit(town, cycle, catalog["5.4"], staff)
+            withdrawn = make_toolkit(town, cycle, catalog["3.12"], staff)
+            review.withdraw(withdrawn, staff, "draft")
+            world.facts = {"approved_id": approved.id, "draft_id": draft.id}
+            town_id, cycle_id, approved_id = town.id, cycle.id, approved.id
+            db.session.remove()
+
+        def town_packet() -> Rendered:
+            town, cycle = db.session.get(Municipality, town_id), db.session.get(Cycle, cycle_id)
+            return Rendered.of(packets.town_packet(town, cycle, "en", history=False, for_town=True))
+
+        world.add("town", town_packet)
+        world.add("approved", partial(rendered_toolkit_packet, approved_id, "en"))
+        yield world
+
+
 # --- The toolkit packet ---------------------------------------------------------------------
 
 
-def test_toolkit_packet_has_cover_steps_evidence_bookmarks_and_metadata(
-    app, town, cycle, catalog, staff_user, tmp_path
-):
-    toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
+def test_toolkit_packet_has_cover_steps_evidence_bookmarks_and_metadata(toolkit_packets, tmp_path):
+    draft = toolkit_packets["draft"]
 
-    reader = read(packet_pdf(toolkit))
+    reader = draft.reader
 
-    texts = pages_text(reader)
-    text = all_text(reader)
+    texts = draft.texts
+    text = draft.text
     # The cover: town, cycle, paired action, team, status in the town's words, revision.
     cover = flat(texts[0])
     for expected in (
@@ -209,8 +350,8 @@ def test_toolkit_packet_has_cover_steps_evidence_bookmarks_and_metadata(
     assert "Windham Area Interfaith Ministry" in text
     # Evidence: the photo placed with its title, files listed with name, size and SHA-256.
     assert "Workshop at the library" in text
-    for evidence in toolkit.evidence:
-        assert evidence.sha256 in text.replace(" ", "") or evidence.sha256 in text
+    for sha256 in toolkit_packets.facts["draft_sha256s"]:
+        assert sha256 in text.replace(" ", "") or sha256 in text
     assert "survey.csv" in text and "minutes.docx" in text
     # Bookmarks: one per step, then one per appended PDF; the 2 appended pages are the last.
     assert outline_titles(reader) == [*STEP_TITLES, "Attached: Bilingual flyer"]
@@ -229,7 +370,7 @@ def test_toolkit_packet_has_cover_steps_evidence_bookmarks_and_metadata(
     assert "/StructTreeRoot" in reader.trailer["/Root"]
     # Tagged, but with untagged evidence appended it no longer claims PDF/UA conformance.
     assert b"pdfuaid:part" not in reader.trailer["/Root"]["/Metadata"].get_object().get_data()
-    qpdf_check(packet_pdf(toolkit), tmp_path)
+    qpdf_check(draft.pdf, tmp_path)
 
 
 def test_without_attached_pdfs_the_packet_stays_pdf_ua(app, town, cycle, catalog, staff_user):
@@ -242,12 +383,10 @@ def test_without_attached_pdfs_the_packet_stays_pdf_ua(app, town, cycle, catalog
     assert b"pdfuaid:part" in reader.trailer["/Root"]["/Metadata"].get_object().get_data()
 
 
-def test_photos_are_embedded_as_their_print_rendition(app, town, cycle, catalog, staff_user):
-    toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
-    photo = next(e for e in toolkit.evidence if e.kind == "image")
-    rendition = storage.path_for(photo.print_storage_name).read_bytes()
+def test_photos_are_embedded_as_their_print_rendition(toolkit_packets):
+    rendition = toolkit_packets.facts["photo_rendition"]
 
-    reader = read(packet_pdf(toolkit))
+    reader = toolkit_packets["draft"].reader
 
     streams = embedded_images(reader)
     assert len(streams) == 1
@@ -284,21 +423,17 @@ def test_html_has_alt_text_on_every_image_and_evidence_urls(app, town, cycle, ca
         ("approved", None),
     ],
 )
-def test_status_mark_by_state(app, town, cycle, catalog, staff_user, reviewer_user, state, mark):
-    toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
-    if state != "draft":
-        review.submit(toolkit, staff_user, "draft")
-    if state == "approved":
-        review.start_review(toolkit, reviewer_user, "submitted")
-        review.decide(toolkit, "approve", reviewer_user, "in_review")
+def test_status_mark_by_state(request, state, mark):
+    # A toolkit in each state: Windham's draft for 3.4 and submitted one for 5.4, and the
+    # approved 3.4 of the town packet's Windham.
+    world = request.getfixturevalue("town_packets" if state == "approved" else "toolkit_packets")
+    rendered = world[state]
+    reader = rendered.reader
 
-    packet = packets.toolkit_packet(toolkit, "en")
-    reader = read(build_pdf(packet))
-
-    texts = [flat(t) for t in pages_text(reader)]
+    texts = [flat(t) for t in rendered.texts]
     marks = ("DRAFT — NOT SUBMITTED", "WITH REVIEWERS", "NOT APPROVED")
     if mark is None:
-        assert packet.status_mark is None
+        assert rendered.status_mark is None
         assert not any(m in t.upper() for t in texts for m in marks)
         assert "Approved" in texts[0]
     else:
@@ -309,15 +444,10 @@ def test_status_mark_by_state(app, town, cycle, catalog, staff_user, reviewer_us
         assert mark in texts[0].upper()
 
 
-def test_submitted_packet_shows_the_revision_not_later_edits(app, town, cycle, catalog, staff_user):
-    toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
-    review.submit(toolkit, staff_user, "draft")
-    # Whatever happens to the live rows afterwards, reviewers judged revision 1.
-    row = toolkit.step_answers("reflection")
-    row.data = {**row.data, "lessons": "Edited after submission."}
-    db.session.commit()
-
-    text = all_text(read(packet_pdf(toolkit)))
+def test_submitted_packet_shows_the_revision_not_later_edits(toolkit_packets):
+    # The toolkit was submitted, then its live answer changed to "Edited after submission."
+    # (see toolkit_packets).
+    text = toolkit_packets["submitted"].text
 
     assert COMPLETE_ANSWERS["reflection"]["lessons"] in text
     assert "Edited after submission." not in text
@@ -354,37 +484,26 @@ def test_a_broken_attachment_does_not_sink_the_packet(app, town, cycle, catalog,
     assert outline_titles(reader) == STEP_TITLES
 
 
-def test_a_spanish_packet_is_in_spanish_whatever_the_request(app, town, cycle, catalog, staff_user):
-    toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
+def test_a_spanish_packet_is_in_spanish_whatever_the_request(toolkit_packets):
+    # Asked for in an English request (see toolkit_packets), as a background build would.
+    spanish = toolkit_packets["spanish"]
 
-    # An English request asks for the Spanish packet (as a background build would).
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
-        reader = read(packet_pdf(toolkit, "es"))
-
-    assert reader.trailer["/Root"]["/Lang"] == "es"
+    assert spanish.reader.trailer["/Root"]["/Lang"] == "es"
     # The toolkit definition's own Spanish (interface words follow the compiled catalogs).
-    assert "La acción y su contexto" in all_text(reader)
+    assert "La acción y su contexto" in spanish.text
 
 
 # --- The town packet ------------------------------------------------------------------------
 
 
-def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(
-    app, town, cycle, catalog, staff_user, reviewer_user, tmp_path
-):
-    approved = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
-    review.submit(approved, staff_user, "draft")
-    review.start_review(approved, reviewer_user, "submitted")
-    review.decide(approved, "approve", reviewer_user, "in_review")
-    draft = complete_toolkit(town, cycle, catalog["5.4"], staff_user)
-    withdrawn = make_toolkit(town, cycle, catalog["3.12"], staff_user)
-    review.withdraw(withdrawn, staff_user, "draft")
+def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(town_packets, tmp_path):
+    # Windham: 3.4 approved, 5.4 in draft, 3.12 withdrawn (see town_packets).
+    packet = town_packets["town"]
+    reader = packet.reader
 
-    packet = packets.town_packet(town, cycle, "en", history=False, for_town=True)
-    reader = read(build_pdf(packet))
-
-    text = all_text(reader)
-    assert [p.toolkit.id for p in packet.toolkits] == [approved.id, draft.id]
+    text = packet.text
+    facts = town_packets.facts
+    assert packet.toolkit_ids == [facts["approved_id"], facts["draft_id"]]
     assert "3.4 Develop an Open Space Plan" in text
     assert "5.4 Assess Climate Vulnerability" in text
     assert "3.12 Enhance Pollinator Pathways" not in text
@@ -409,7 +528,7 @@ def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(
     ]
     assert reader.metadata.author == "Windham — Sustainable CT"
     assert packet.file_name == "windham-2026-fall-equity-toolkits.pdf"
-    qpdf_check(build_pdf(packet), tmp_path)
+    qpdf_check(packet.pdf, tmp_path)
 
 
 def test_town_packet_history_for_the_town_and_for_reviewers(
@@ -501,21 +620,16 @@ def test_twenty_12_megapixel_photos_stay_under_15_mb(
     assert rendered - uploaded < 60
 
 
-def test_first_pages_drawn_to_png_for_a_person_to_look_at(
-    app, town, cycle, catalog, staff_user, reviewer_user
-):
+def test_first_pages_drawn_to_png_for_a_person_to_look_at(toolkit_packets, town_packets):
     """Writes test-artifacts/packets/*.png (git-ignored): cover, contents, steps, town packet."""
     pdftoppm = shutil.which("pdftoppm") or "/usr/bin/pdftoppm"
-    toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
-    review.submit(toolkit, staff_user, "draft")
-    draft = complete_toolkit(town, cycle, catalog["5.4"], staff_user)
     folder = ARTIFACTS / "packets"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     documents = {
-        "toolkit": build_pdf(packets.toolkit_packet(draft, "en")),
-        "submitted": build_pdf(packets.toolkit_packet(toolkit, "en")),
-        "town": build_pdf(packets.town_packet(town, cycle, "en", history=True, for_town=True)),
+        "toolkit": toolkit_packets["draft"].pdf,
+        "submitted": toolkit_packets["submitted"].pdf,
+        "town": town_packets["town"].pdf,
     }
 
     for name, pdf in documents.items():
