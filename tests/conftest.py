@@ -332,39 +332,45 @@ def other_town(app) -> Municipality:
     return make_town("Mansfield", "901344910")
 
 
-@pytest.fixture
-def catalog(app) -> dict[str, Action]:
-    """A small 2024 catalog: category 1 (1.1-1.3), 3 and 5 with a few actions each."""
+# A small 2024 catalog: category 1 (1.1-1.3), 3 and 5 with a few actions each.
+CATALOG_CATEGORIES = {
+    1: "Inclusive and Equitable Community Impacts",
+    3: "Well-Stewarded Land and Natural Resources",
+    5: "Dynamic and Resilient Planning",
+}
+CATALOG_ACTIONS = (
+    ("1.1", "Optimize for Equity", "bronze,silver,gold"),
+    ("1.2", "Participate in Equity Training", "gold"),
+    ("1.3", "Develop and Adopt a Statement on Equity", "gold"),
+    ("3.4", "Develop an Open Space Plan", ""),
+    ("3.12", "Enhance Pollinator Pathways", ""),
+    ("5.4", "Assess Climate Vulnerability", ""),
+    ("5.7", "Plan for Long-Term Recovery", ""),
+)
+
+
+def add_catalog() -> dict[str, Action]:
+    """The small catalog above, by action number."""
     categories = {
-        1: Category(number=1, name="Inclusive and Equitable Community Impacts"),
-        3: Category(number=3, name="Well-Stewarded Land and Natural Resources"),
-        5: Category(number=5, name="Dynamic and Resilient Planning"),
+        number: Category(number=number, name=name) for number, name in CATALOG_CATEGORIES.items()
     }
-    actions = {}
-    for number, title, required in [
-        ("1.1", "Optimize for Equity", "bronze,silver,gold"),
-        ("1.2", "Participate in Equity Training", "gold"),
-        ("1.3", "Develop and Adopt a Statement on Equity", "gold"),
-        ("3.4", "Develop an Open Space Plan", ""),
-        ("3.12", "Enhance Pollinator Pathways", ""),
-        ("5.4", "Assess Climate Vulnerability", ""),
-        ("5.7", "Plan for Long-Term Recovery", ""),
-    ]:
-        category = categories[int(number.split(".")[0])]
-        actions[number] = Action(
+    actions = {
+        number: Action(
             catalog_year=2024,
             number=number,
             title=title,
-            category=category,
+            category=categories[int(number.split(".")[0])],
             required_for=required,
         )
+        for number, title, required in CATALOG_ACTIONS
+    }
     db.session.add_all(actions.values())
     db.session.commit()
     return actions
 
 
-@pytest.fixture
-def cycle(app) -> Cycle:
+def add_cycle() -> Cycle:
+    """The current cycle: 2026 Fall, on the 2024 catalog, with the default tier rules."""
     current = Cycle(
         name="2026 Fall",
         opens_on=date(2026, 7, 1),
@@ -376,6 +382,16 @@ def cycle(app) -> Cycle:
     db.session.add(current)
     db.session.commit()
     return current
+
+
+@pytest.fixture
+def catalog(app) -> dict[str, Action]:
+    return add_catalog()
+
+
+@pytest.fixture
+def cycle(app) -> Cycle:
+    return add_cycle()
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -25,7 +25,13 @@ from sct_forms.auth.passwords import hash_password
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
 from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
-from tests.conftest import PASSWORD, make_town, make_user
+from tests.conftest import (
+    CATALOG_ACTIONS,
+    CATALOG_CATEGORIES,
+    PASSWORD,
+    make_town,
+    make_user,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -86,21 +92,6 @@ class Accounts:
 
 TOWN_NAMES = ("Windham", "Mansfield", "Ashford", "Chaplin", "Hampton", "Scotland", "Sterling")
 
-# A small 2024 catalog, as in the ``catalog`` fixture of tests/conftest.py.
-CATALOG_CATEGORIES = {
-    1: "Inclusive and Equitable Community Impacts",
-    3: "Well-Stewarded Land and Natural Resources",
-    5: "Dynamic and Resilient Planning",
-}
-CATALOG_ACTIONS = (
-    ("1.1", "Optimize for Equity", "bronze,silver,gold"),
-    ("1.2", "Participate in Equity Training", "gold"),
-    ("1.3", "Develop and Adopt a Statement on Equity", "gold"),
-    ("3.4", "Develop an Open Space Plan", ""),
-    ("3.12", "Enhance Pollinator Pathways", ""),
-    ("5.4", "Assess Climate Vulnerability", ""),
-    ("5.7", "Plan for Long-Term Recovery", ""),
-)
 
 
 class LiveServer:
@@ -170,7 +161,7 @@ class LiveServer:
         return name
 
     def create_catalog(self, catalog_year: int = 2024) -> None:
-        """The small catalog above (categories 1, 3, 5; actions 1.1 ... 5.7); idempotent."""
+        """The small catalog of tests/conftest.py (actions 1.1 ... 5.7); idempotent."""
         with self.app.app_context():
             categories = {c.number: c for c in db.session.query(Category)}
             for number, name in CATALOG_CATEGORIES.items():

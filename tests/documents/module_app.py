@@ -11,16 +11,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
-from sct_forms.models import Action, Category, Cycle
-from tests.conftest import make_app
+from tests.conftest import add_catalog, add_cycle, make_app
 
 
 @contextmanager
@@ -51,46 +48,4 @@ def module_app(folder: Path, schema: Path | None) -> Iterator[Flask]:
             db.engine.dispose()
 
 
-def add_cycle() -> Cycle:
-    """The cycle of tests/conftest.py's ``cycle`` fixture: 2026 Fall, 2024 catalog."""
-    current = Cycle(
-        name="2026 Fall",
-        opens_on=date(2026, 7, 1),
-        submission_deadline=date(2026, 12, 31),
-        lookback_start=date(2023, 7, 1),
-        catalog_year=2024,
-        tier_rules_data=DEFAULT_TIER_RULES,
-    )
-    db.session.add(current)
-    db.session.commit()
-    return current
-
-
-def add_catalog() -> dict[str, Action]:
-    """The catalog of tests/conftest.py's ``catalog`` fixture: 1.1-1.3, 3.4, 3.12, 5.4, 5.7."""
-    categories = {
-        1: Category(number=1, name="Inclusive and Equitable Community Impacts"),
-        3: Category(number=3, name="Well-Stewarded Land and Natural Resources"),
-        5: Category(number=5, name="Dynamic and Resilient Planning"),
-    }
-    actions = {}
-    for number, title, required in [
-        ("1.1", "Optimize for Equity", "bronze,silver,gold"),
-        ("1.2", "Participate in Equity Training", "gold"),
-        ("1.3", "Develop and Adopt a Statement on Equity", "gold"),
-        ("3.4", "Develop an Open Space Plan", ""),
-        ("3.12", "Enhance Pollinator Pathways", ""),
-        ("5.4", "Assess Climate Vulnerability", ""),
-        ("5.7", "Plan for Long-Term Recovery", ""),
-    ]:
-        category = categories[int(number.split(".")[0])]
-        actions[number] = Action(
-            catalog_year=2024,
-            number=number,
-            title=title,
-            category=category,
-            required_for=required,
-        )
-    db.session.add_all(actions.values())
-    db.session.commit()
-    return actions
+__all__ = ["add_catalog", "add_cycle", "module_app"]
