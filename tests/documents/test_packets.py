@@ -242,6 +242,13 @@ def rendered_toolkit_packet(toolkit_id: int, language: str) -> Rendered:
     return Rendered.of(packets.toolkit_packet(db.session.get(Toolkit, toolkit_id), language))
 
 
+def windham_with_staff(password_hash: str) -> tuple:
+    """Windham, the current cycle, the small catalog and one staff member of Windham."""
+    town = make_town("Windham", "901588050")
+    cycle, catalog = add_cycle(), add_catalog()
+    return town, cycle, catalog, make_user("staff", "dana.staff@windham.test", password_hash, town)
+
+
 @pytest.fixture(scope="module")
 def toolkit_packets(tmp_path_factory, _sqlite_template, password_hash) -> Iterator[PacketWorld]:
     """Windham's draft toolkit for 3.4 (in English and in Spanish) and its submitted one for 5.4,
@@ -250,9 +257,7 @@ def toolkit_packets(tmp_path_factory, _sqlite_template, password_hash) -> Iterat
     with module_app(folder, _sqlite_template) as app:
         world = PacketWorld(app)
         with app.app_context():
-            town = make_town("Windham", "901588050")
-            cycle, catalog = add_cycle(), add_catalog()
-            staff = make_user("staff", "dana.staff@windham.test", password_hash, town)
+            town, cycle, catalog, staff = windham_with_staff(password_hash)
             draft = complete_toolkit(town, cycle, catalog["3.4"], staff)
             submitted = complete_toolkit(town, cycle, catalog["5.4"], staff)
             review.submit(submitted, staff, "draft")
@@ -286,9 +291,7 @@ def town_packets(tmp_path_factory, _sqlite_template, password_hash) -> Iterator[
     with module_app(folder, _sqlite_template) as app:
         world = PacketWorld(app)
         with app.app_context():
-            town = make_town("Windham", "901588050")
-            cycle, catalog = add_cycle(), add_catalog()
-            staff = make_user("staff", "dana.staff@windham.test", password_hash, town)
+            town, cycle, catalog, staff = windham_with_staff(password_hash)
             reviewer = make_user("reviewer", "riley.reviewer@sct.test", password_hash)
             approved = complete_toolkit(town, cycle, catalog["3.4"], staff)
             review.submit(approved, staff, "draft")
