@@ -54,10 +54,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     inputs.register(app)  # before the blueprints: their <int:...> ids use its bounded converter
     _register_blueprints(app)
 
-    from sct_forms import cli, errors, templating
+    from sct_forms import cli, errors, static_files, templating
 
     errors.register(app)
     templating.register(app)
+    static_files.register(app)
     cli.register(app)
     if app.config["RECOVER_FILES_ON_START"]:
         from sct_forms.maintenance.recovery import recover_when_serving_starts

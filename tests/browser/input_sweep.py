@@ -11,7 +11,6 @@ import itertools
 import re
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -267,8 +266,6 @@ class Person:
         self.account = account
         self.context = new_context(browser)
         self.context.add_init_script(CLEAR_KEPT_TEXT)
-        self._static: dict[str, tuple[bytes, str]] = {}
-        self.context.route("**/static/**", self._cached_static)
         self.page = self.context.new_page()
         self.beforeunload: list[str] = []
         self.downloads: list[str] = []
@@ -276,15 +273,6 @@ class Person:
         self.page.on("dialog", self._on_dialog)
         self.page.on("download", lambda d: self.downloads.append(d.suggested_filename))
         self.page.on("response", self._on_response)
-
-    def _cached_static(self, route) -> None:  # noqa: ANN001
-        """Static files once per person: the app asks browsers to check them on every page."""
-        url = route.request.url
-        if url not in self._static:
-            with urllib.request.urlopen(url) as response:  # noqa: S310 - the live server
-                self._static[url] = (response.read(), response.headers.get("Content-Type"))
-        body, content_type = self._static[url]
-        route.fulfill(status=200, body=body, content_type=content_type)
 
     def _on_dialog(self, dialog) -> None:  # noqa: ANN001
         if dialog.type == "beforeunload":
