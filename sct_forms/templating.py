@@ -12,6 +12,7 @@ from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
 from sct_forms.access import has_signed_in_user
+from sct_forms.domain.certificates import EXPIRED, CertificateStatus
 from sct_forms.domain.roles import Role
 from sct_forms.i18n import LANGUAGE_NAMES
 from sct_forms.i18n import gettext as _
@@ -56,6 +57,17 @@ def role_label(role: str) -> str:
     return labels.get(role, role)
 
 
+def certificate_status_label(status: str) -> str:
+    """A certificate's public status (Certificate.public_status) in words."""
+    labels = {
+        CertificateStatus.VALID: _("Valid"),
+        EXPIRED: _("Expired"),
+        CertificateStatus.SUPERSEDED: _("Superseded"),
+        CertificateStatus.REVOKED: _("Revoked"),
+    }
+    return labels.get(status, status)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -71,6 +83,7 @@ def register(app: Flask) -> None:
         }
 
     app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["certificate_status_label"] = certificate_status_label
     app.jinja_env.filters["date"] = lambda value, fmt="long": format_date(value, fmt)
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
 

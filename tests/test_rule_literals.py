@@ -1,9 +1,10 @@
-"""Roles and workflow states are named in ``sct_forms/domain/`` only; everything else asks there.
+"""Roles, workflow states and certificate statuses are named in ``sct_forms/domain/`` only;
+everything else asks there.
 
-The words come from the ``Role`` and ``State`` enums, so the check follows the table: a state
-added to the workflow is at once a word no other module may spell out. Python is read with
-``ast`` (string constants, wherever they stand); templates with a regular expression for a quoted
-word, which is how a template would compare a state or a role.
+The words come from the ``Role``, ``State`` and ``CertificateStatus`` enums, so the check follows
+the table: a state added to the workflow is at once a word no other module may spell out. Python
+is read with ``ast`` (string constants, wherever they stand); templates with a regular expression
+for a quoted word, which is how a template would compare a state, a role or a status.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ast
 import re
 from pathlib import Path
 
+from sct_forms.domain.certificates import CertificateStatus
 from sct_forms.domain.roles import Role
 from sct_forms.domain.workflow import State
 
@@ -21,7 +23,7 @@ TEMPLATES = ROOT / "templates"
 # The domain is where the words belong; migrations record the schema as it was on their day.
 ALLOWED = (PACKAGE / "domain", PACKAGE / "migrations")
 
-RULE_WORDS = frozenset(Role) | frozenset(State)
+RULE_WORDS = frozenset(Role) | frozenset(State) | frozenset(CertificateStatus)
 _ALTERNATIVES = "|".join(sorted(map(re.escape, RULE_WORDS)))
 # The same quote on both sides of a whole word: "draft" and 'draft', not "draft_saved".
 _QUOTED_WORD = re.compile(rf"""(["'])({_ALTERNATIVES})\1""")
@@ -47,7 +49,7 @@ def _blueprint_names(tree: ast.AST) -> set[int]:
 
 
 def rule_literals_in_python(source: str) -> list[tuple[int, str]]:
-    """(line, word) of each string constant in ``source`` that is a role or a state."""
+    """(line, word) of each string constant in ``source`` that is a role, a state or a status."""
     tree = ast.parse(source)
     exempt = _blueprint_names(tree)
     return sorted(
@@ -61,7 +63,7 @@ def rule_literals_in_python(source: str) -> list[tuple[int, str]]:
 
 
 def rule_literals_in_template(text: str) -> list[tuple[int, str]]:
-    """(line, word) of each quoted role or state in a template's text."""
+    """(line, word) of each quoted role, state or status in a template's text."""
     return [
         (number, match.group(2))
         for number, line in enumerate(text.splitlines(), start=1)
@@ -77,35 +79,38 @@ def _python_modules() -> list[Path]:
     ]
 
 
-def test_no_module_outside_the_domain_names_a_role_or_a_state():
+def test_no_module_outside_the_domain_names_a_role_a_state_or_a_status():
     found = [
         f"{path.relative_to(ROOT)}:{line}: {word!r}"
         for path in _python_modules()
         for line, word in rule_literals_in_python(path.read_text(encoding="utf-8"))
     ]
     assert found == [], (
-        f"{len(found)} role or state words outside sct_forms/domain/; use Role, State or a "
-        "question the domain answers (workflow.may, roles.is_town_staff, ...):\n"
+        f"{len(found)} role, state or status words outside sct_forms/domain/; use Role, State, "
+        "CertificateStatus or a question the domain answers (workflow.may, "
+        "roles.is_town_staff, ...):\n"
         + "\n".join(found)
     )
 
 
-def test_no_template_names_a_role_or_a_state():
+def test_no_template_names_a_role_a_state_or_a_status():
     found = [
         f"{path.relative_to(ROOT)}:{line}: {word!r}"
         for path in sorted(p for p in TEMPLATES.rglob("*") if p.is_file())
         for line, word in rule_literals_in_template(path.read_text(encoding="utf-8"))
     ]
     assert found == [], (
-        f"{len(found)} role or state words in templates; pass what the workflow allows from "
-        "the view (or a global built on the domain) instead:\n" + "\n".join(found)
+        f"{len(found)} role, state or status words in templates; pass what the workflow allows "
+        "from the view (or a global built on the domain, or a model's is_revoked) instead:\n"
+        + "\n".join(found)
     )
 
 
-def test_the_words_are_every_role_and_every_state():
+def test_the_words_are_every_role_every_state_and_every_certificate_status():
     assert {"staff", "reviewer", "coach", "admin"} <= RULE_WORDS
     assert {"draft", "in_review", "changes_requested", "not_approved", "withdrawn"} <= RULE_WORDS
-    assert len(RULE_WORDS) == len(Role) + len(State)
+    assert {"valid", "superseded", "revoked"} <= RULE_WORDS
+    assert len(RULE_WORDS) == len(Role) + len(State) + len(CertificateStatus)
 
 
 def test_the_python_check_finds_words_wherever_they_stand():
@@ -143,9 +148,11 @@ def test_the_template_check_finds_quoted_words_only():
         "{% if current_user.role in ('staff', 'reviewer') %}\n"
         "<p>{{ _('Reviewers and staff see this.') }} {{ toolkit.state | state_label }}</p>\n"
         '<option value="submitted_at">\n'
+        '{% if public_status == "valid" %}<td class="valid-through">{% endif %}\n'
     )
     assert rule_literals_in_template(text) == [
         (1, "changes_requested"),
         (2, "staff"),
         (2, "reviewer"),
+        (5, "valid"),
     ]

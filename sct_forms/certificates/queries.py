@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sct_forms.domain.certificates import CertificateStatus
 from sct_forms.extensions import db
 from sct_forms.models import Cycle, Municipality
 from sct_forms.models.certificates import Certificate
@@ -23,7 +24,7 @@ def valid_certificate(town: Municipality, cycle: Cycle) -> Certificate | None:
         select(Certificate).where(
             Certificate.municipality_id == town.id,
             Certificate.cycle_id == cycle.id,
-            Certificate.status == "valid",
+            Certificate.status == CertificateStatus.VALID,
         )
     )
 
@@ -35,7 +36,7 @@ def last_revoked(town: Municipality, cycle: Cycle) -> Certificate | None:
         .where(
             Certificate.municipality_id == town.id,
             Certificate.cycle_id == cycle.id,
-            Certificate.status == "revoked",
+            Certificate.status == CertificateStatus.REVOKED,
         )
         .order_by(Certificate.revoked_at.desc())
         .limit(1)

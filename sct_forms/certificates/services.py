@@ -27,7 +27,13 @@ from sct_forms.audit import record
 from sct_forms.certificates.document import render_certificate
 from sct_forms.certificates.queries import last_revoked, serial_taken, valid_certificate
 from sct_forms.certificates.storage import write_pending
-from sct_forms.domain.certificates import expiry_for, issue_date, new_serial, outranks
+from sct_forms.domain.certificates import (
+    CertificateStatus,
+    expiry_for,
+    issue_date,
+    new_serial,
+    outranks,
+)
 from sct_forms.domain.roles import REVIEW_PARTIES, REVIEWING_ROLES, Role, is_town_staff
 from sct_forms.domain.tiers import RequirementStatus, TierAssessment, TierStatus, next_tier
 from sct_forms.extensions import db
@@ -151,7 +157,7 @@ def issue_certificate(town: Municipality, cycle: Cycle, user: User) -> Certifica
         issued_at=issued_at,
         expires_on=expiry_for(issued_on),
         issued_by_id=user.id,
-        status="valid",
+        status=CertificateStatus.VALID,
     )
     data, variant = render_certificate(certificate, town, cycle, user, issued_on)
     certificate.sha256 = hashlib.sha256(data).hexdigest()
@@ -160,7 +166,7 @@ def issue_certificate(town: Municipality, cycle: Cycle, user: User) -> Certifica
         certificate.storage_name = write_pending(pending, data)
         if existing is not None:
             # The old one stops being valid first: at most one valid certificate per cycle.
-            existing.status = "superseded"
+            existing.status = CertificateStatus.SUPERSEDED
             db.session.flush()
         db.session.add(certificate)
         db.session.flush()
@@ -230,10 +236,10 @@ def revoke(certificate: Certificate, user: User, reason: str) -> Certificate:
     reason = (reason or "").strip()
     if not reason:
         raise RevokeRefusedError("reason_required")
-    if certificate.status == "revoked":
+    if certificate.is_revoked:
         raise RevokeRefusedError("already_revoked")
     previous = certificate.status
-    certificate.status = "revoked"
+    certificate.status = CertificateStatus.REVOKED
     certificate.revoked_at = utcnow()
     certificate.revoked_by_id = user.id
     certificate.revoke_reason = reason

@@ -34,7 +34,7 @@ from sct_forms.certificates.services import (
 )
 from sct_forms.certificates.storage import read_stored_pdf
 from sct_forms.cycles import current_cycle
-from sct_forms.domain.certificates import normalise_serial
+from sct_forms.domain.certificates import EXPIRED, normalise_serial
 from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.domain.tiers import next_tier
 from sct_forms.extensions import db
@@ -225,11 +225,13 @@ def verify(serial: str):
     certificate = by_serial(canonical)
     if certificate is None:
         return _unknown(serial)
+    public_status = certificate.public_status(date.today())
     body = render(
         "certificates/verify.html",
         certificate=certificate,
         typed=certificate.serial,
-        public_status=certificate.public_status(date.today()),
+        public_status=public_status,
+        expired=public_status == EXPIRED,
         url=verification_url(certificate.serial),
     )
     return _public(body, 200)

@@ -1,5 +1,9 @@
-"""Certificate rules: serial numbers, the expiry date, and which tier replaces which.
+"""Certificate rules: statuses, serial numbers, the expiry date, and which tier replaces which.
 
+* Status (CertificateStatus): a certificate is issued valid. It becomes superseded when a
+  certificate of a higher tier is issued for the same town and cycle, and revoked when an
+  administrator takes it back, with a reason; a superseded certificate can be revoked too. A
+  revoked certificate stays revoked. At most one certificate per town and cycle is valid.
 * Serials look like "SCT-2026-7K4Q-9XWM": the year of issue and two random groups from an
   alphabet without look-alikes. A typed serial is forgiven its case and the spaces or dashes
   between its groups.
@@ -12,6 +16,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import secrets
 from datetime import date, datetime
@@ -21,16 +26,34 @@ from sct_forms.domain.tiers import TIER_ORDER
 
 __all__ = [
     "CERTIFICATE_YEARS",
+    "EXPIRED",
     "SERIAL_ALPHABET",
     "SERIAL_GROUPS",
     "SERIAL_GROUP_LENGTH",
     "SERIAL_PREFIX",
+    "CertificateStatus",
     "expiry_for",
     "issue_date",
     "new_serial",
     "normalise_serial",
     "outranks",
 ]
+
+
+class CertificateStatus(enum.StrEnum):
+    """What became of a certificate, as stored (the order is the one the schema lists)."""
+
+    #: As issued: the town holds this tier in this cycle (until it expires by the calendar).
+    VALID = "valid"
+    #: Replaced by a certificate of a higher tier of the same town and cycle.
+    SUPERSEDED = "superseded"
+    #: Taken back by an administrator; final.
+    REVOKED = "revoked"
+
+
+#: What the public verification page says of a valid certificate whose term is over. Never
+#: stored: the certificate stays valid in the table and expires by the calendar alone.
+EXPIRED = "expired"
 
 CERTIFICATE_YEARS = 3
 

@@ -12,16 +12,20 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sct_forms.domain.certificates import EXPIRED, CertificateStatus
 from sct_forms.extensions import db
 from sct_forms.models.reference import Cycle, Municipality
 from sct_forms.models.types import UTCDateTime, utcnow
 from sct_forms.models.users import User
 
-CERTIFICATE_STATUSES = ("valid", "superseded", "revoked")
+CERTIFICATE_STATUSES = tuple(CertificateStatus)
 
+# Built from the enum, the SQL reads exactly as the migration wrote it:
+# status IN ('valid', 'superseded', 'revoked').
+_STATUS_KNOWN = "status IN ({})".format(", ".join(f"'{s}'" for s in CERTIFICATE_STATUSES))
 # At most one valid certificate per town and cycle: a higher tier supersedes the lower one, so
 # two requests racing to issue cannot both leave a valid certificate behind.
-_ONE_VALID = text("status = 'valid'")
+_ONE_VALID = text(f"status = '{CertificateStatus.VALID}'")
 
 
 class Certificate(db.Model):
@@ -29,7 +33,7 @@ class Certificate(db.Model):
 
     __tablename__ = "certificate"
     __table_args__ = (
-        CheckConstraint("status IN ('valid', 'superseded', 'revoked')", name="status_known"),
+        CheckConstraint(_STATUS_KNOWN, name="status_known"),
         CheckConstraint("tier IN ('bronze', 'silver', 'gold')", name="tier_known"),
         Index(
             "uq_certificate_one_valid_per_town_cycle",
@@ -56,7 +60,7 @@ class Certificate(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     # A random file name under instance/certificates/.
     storage_name: Mapped[str] = mapped_column(String(80), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default="valid", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=CertificateStatus.VALID, index=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -71,14 +75,27 @@ class Certificate(db.Model):
         remote_side=[id], foreign_keys=[superseded_by_id]
     )
 
+    @property
+    def is_valid(self) -> bool:
+        """Valid as stored; whether its term is over is is_expired's question."""
+        return self.status == CertificateStatus.VALID
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.status == CertificateStatus.SUPERSEDED
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.status == CertificateStatus.REVOKED
+
     def is_expired(self, today: date) -> bool:
         """Whether the certificate's term is over on ``today`` (it still counts on expires_on)."""
         return today > self.expires_on
 
     def public_status(self, today: date) -> str:
-        """What the verification page says: valid, expired, superseded or revoked."""
-        if self.status == "valid" and self.is_expired(today):
-            return "expired"
+        """What the verification page says: the status, or EXPIRED for a valid one past its term."""
+        if self.is_valid and self.is_expired(today):
+            return EXPIRED
         return self.status
 
     def __repr__(self) -> str:
