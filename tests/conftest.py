@@ -56,6 +56,17 @@ def _test_database_url() -> str | None:
 
 POSTGRES_URL = _test_database_url()
 
+# Settings the app would otherwise read from the environment at start-up.
+ENVIRONMENT_KEYS_TO_HIDE = ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER")
+
+
+def isolate_environment(patch: pytest.MonkeyPatch, instance_folder: Path) -> None:
+    """Apps built under ``patch`` use ``instance_folder`` and none of the machine's settings."""
+    patch.setenv("SCT_INSTANCE_PATH", str(instance_folder))
+    for key in ENVIRONMENT_KEYS_TO_HIDE:
+        patch.delenv(key, raising=False)
+
+
 # Test files (SQLite databases, stored evidence, packets, Chromium's profile) go to memory when
 # the machine has a RAM disk: every commit and every stored file is flushed to disk with fsync,
 # which on a virtual disk costs more than the test itself (measured: tests/test_review_claims.py
@@ -168,9 +179,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     folder = tmp_path_factory.mktemp("schema")
     template = folder / "template.sqlite3"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCT_INSTANCE_PATH", str(folder / "instance"))
-        for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
-            patch.delenv(key, raising=False)
+        isolate_environment(patch, folder / "instance")
         application = make_app(folder, DATABASE_URL=f"sqlite:///{template}")
     with application.app_context():
         db.create_all()
@@ -258,9 +267,7 @@ def _worker_app(tmp_path_factory, _postgres_schema, _sqlite_template) -> Iterato
     """
     folder = tmp_path_factory.mktemp("worker-app")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCT_INSTANCE_PATH", str(folder / "instance"))
-        for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
-            patch.delenv(key, raising=False)
+        isolate_environment(patch, folder / "instance")
         application = make_app(folder)
     yield WorkerApp(application, folder / "test.sqlite3", dict(application.config))
     with application.app_context():
@@ -269,9 +276,7 @@ def _worker_app(tmp_path_factory, _postgres_schema, _sqlite_template) -> Iterato
 
 @pytest.fixture
 def app(tmp_path, monkeypatch, _worker_app, _sqlite_template) -> Iterator[Flask]:
-    monkeypatch.setenv("SCT_INSTANCE_PATH", str(tmp_path / "instance"))
-    for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
-        monkeypatch.delenv(key, raising=False)
+    isolate_environment(monkeypatch, tmp_path / "instance")
     if _sqlite_template is not None:
         shutil.copyfile(_sqlite_template, _worker_app.database_file)
     application = _worker_app.application

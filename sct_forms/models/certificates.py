@@ -18,11 +18,9 @@ from sct_forms.models.reference import Cycle, Municipality
 from sct_forms.models.types import UTCDateTime, utcnow
 from sct_forms.models.users import User
 
-CERTIFICATE_STATUSES = tuple(CertificateStatus)
-
 # Built from the enum, the SQL reads exactly as the migration wrote it:
 # status IN ('valid', 'superseded', 'revoked').
-_STATUS_KNOWN = "status IN ({})".format(", ".join(f"'{s}'" for s in CERTIFICATE_STATUSES))
+_STATUS_KNOWN = "status IN ({})".format(", ".join(f"'{s}'" for s in CertificateStatus))
 # At most one valid certificate per town and cycle: a higher tier supersedes the lower one, so
 # two requests racing to issue cannot both leave a valid certificate behind.
 _ONE_VALID = text(f"status = '{CertificateStatus.VALID}'")

@@ -29,6 +29,7 @@ from tests.conftest import (
     CATALOG_ACTIONS,
     CATALOG_CATEGORIES,
     PASSWORD,
+    isolate_environment,
     make_town,
     make_user,
 )
@@ -44,8 +45,6 @@ CHROMIUM_ARGS = [
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BROWSER_TESTS = Path(__file__).parent
 
-# Settings the app would otherwise read from the environment at start-up.
-ENVIRONMENT_KEYS_TO_HIDE = ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -239,9 +238,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """
     tmp = tmp_path_factory.mktemp("live")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCT_INSTANCE_PATH", str(tmp / "instance"))
-        for key in ENVIRONMENT_KEYS_TO_HIDE:
-            patch.delenv(key, raising=False)
+        isolate_environment(patch, tmp / "instance")
         app = create_app(
             {
                 "TESTING": True,

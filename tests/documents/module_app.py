@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from sct_forms.extensions import db
-from tests.conftest import add_catalog, add_cycle, make_app
+from tests.conftest import isolate_environment, make_app
 
 
 @contextmanager
@@ -33,9 +33,7 @@ def module_app(folder: Path, schema: Path | None) -> Iterator[Flask]:
     if schema is not None:
         shutil.copyfile(schema, database)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCT_INSTANCE_PATH", str(folder / "instance"))
-        for key in ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER"):
-            patch.delenv(key, raising=False)
+        isolate_environment(patch, folder / "instance")
         application = make_app(folder, DATABASE_URL=f"sqlite:///{database}")
     if schema is None:
         with application.app_context():
@@ -47,5 +45,3 @@ def module_app(folder: Path, schema: Path | None) -> Iterator[Flask]:
             db.session.remove()
             db.engine.dispose()
 
-
-__all__ = ["add_catalog", "add_cycle", "module_app"]

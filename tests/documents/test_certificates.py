@@ -35,8 +35,8 @@ from sct_forms.domain.certificates import new_serial
 from sct_forms.extensions import db
 from sct_forms.models import Action, AuditEvent, Toolkit
 from sct_forms.models.certificates import Certificate
-from tests.conftest import make_town, make_user
-from tests.documents.module_app import add_catalog, add_cycle, module_app
+from tests.conftest import add_catalog, add_cycle, make_town, make_user
+from tests.documents.module_app import module_app
 from tests.toolkit_helpers import make_toolkit
 
 SERIAL = re.compile(r"^SCT-\d{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$")

@@ -448,6 +448,16 @@ def test_the_cache_lives_under_instance_packets_and_keeps_few_versions(
     assert not list(folder.glob("*.part")) and not list(folder.glob("*.lock"))
 
 
+def assert_the_progress_page_builds_it_again(client, toolkit, packet, builds) -> None:  # noqa: ANN001
+    """The marks no longer hold: the progress page queues a build, which is then ready."""
+    assert packet_cache.build_state(packet) == "missing"
+    fetch(client, f"/toolkits/{toolkit.id}/packet")
+    assert "Your PDF is ready." in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
+        as_text=True
+    )
+    assert len(builds) == 1
+
+
 def test_marks_left_by_a_worker_that_died_do_not_block_the_packet(
     as_user, staff_user, toolkit, builds
 ):
@@ -457,14 +467,7 @@ def test_marks_left_by_a_worker_that_died_do_not_block_the_packet(
     for mark in (f"packet-queued.{packet.key}", f"packet-building.{packet.key}"):
         jobs.queue.put(mark, stale)
 
-    assert packet_cache.build_state(packet) == "missing"
-    client = as_user(staff_user)
-    fetch(client, f"/toolkits/{toolkit.id}/packet")
-
-    assert "Your PDF is ready." in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
-        as_text=True
-    )
-    assert len(builds) == 1
+    assert_the_progress_page_builds_it_again(as_user(staff_user), toolkit, packet, builds)
     assert jobs.queue.get(f"packet-building.{packet.key}", peek=True) is None
 
 
@@ -480,13 +483,7 @@ def test_a_build_whose_worker_was_killed_on_this_host_is_queued_again_at_once(
     jobs.queue.put(f"packet-queued.{packet.key}", dict(taken, pid=os.getpid()))
     jobs.queue.put(f"packet-building.{packet.key}", taken)
 
-    assert packet_cache.build_state(packet) == "missing"
-    client = as_user(staff_user)
-    fetch(client, f"/toolkits/{toolkit.id}/packet")
-    assert "Your PDF is ready." in fetch(client, f"/toolkits/{toolkit.id}/packet").get_data(
-        as_text=True
-    )
-    assert len(builds) == 1
+    assert_the_progress_page_builds_it_again(as_user(staff_user), toolkit, packet, builds)
 
 
 def test_a_build_running_in_a_live_process_or_on_another_host_is_waited_for(toolkit, builds):

@@ -37,8 +37,8 @@ from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
 from sct_forms.models import Cycle, Municipality, StepAnswers, Toolkit
 from sct_forms.review import services as review
-from tests.conftest import make_town, make_user
-from tests.documents.module_app import add_catalog, add_cycle, module_app
+from tests.conftest import add_catalog, add_cycle, make_town, make_user
+from tests.documents.module_app import module_app
 from tests.evidence.samples import (
     csv_bytes,
     docx_bytes,

@@ -10,7 +10,7 @@ import pytest
 from sct_forms.evidence import detection, inspection, pdfs
 from sct_forms.evidence.inspection import UploadRejected, inspect_upload
 from sct_forms.evidence.messages import refused_message
-from tests.conftest import make_app
+from tests.conftest import isolate_environment, make_app
 from tests.evidence import pdf_samples, samples
 
 MB = 1024 * 1024
@@ -66,7 +66,7 @@ def request_context(tmp_path_factory):
     """Messages need only the app's config and translations: one app for the module."""
     folder = tmp_path_factory.mktemp("messages")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCT_INSTANCE_PATH", str(folder / "instance"))
+        isolate_environment(patch, folder / "instance")
         app = make_app(folder)
     with app.test_request_context():
         yield
