@@ -160,7 +160,7 @@
         retry = 0;
         if (same(answers(serialise()), answers(sending))) forget();
         else keepInBrowser(serialise());
-      } else if (status === 0) {
+      } else if (status === 0 && !navigator.onLine) {
         show(messages.offline); // no answer: the connection is gone; "online" saves again
       } else if (status === 401) {
         show(messages.sessionEnded);
@@ -173,6 +173,9 @@
         blocked = true; // the answer (a conflict, or no longer editable) is in the status line
       } else if (status !== 422) {
         // 422: refused as it stands (an answer over its limit); the next edit saves.
+        // Anything else, including no answer while the browser says it is online (the server
+        // restarting, a connection dropped just as it came back), is tried again after a pause:
+        // no "online" event would come to save it.
         show(messages.retrying);
         retryTimer = setTimeout(saveNow, RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)]);
         retry += 1;

@@ -560,6 +560,33 @@ def test_autosave_keeps_text_and_an_offline_draft_is_saved_when_back_online(
     expect_step_percent(page, 75)
 
 
+def test_an_autosave_cut_off_while_the_browser_is_online_is_tried_again(
+    page, live_server, accounts
+):
+    """A server restarting or a connection dropped mid-request gives no "online" event to wait
+    for: the save is tried again after a pause, and the text reaches the server."""
+    toolkit_id = live_server.create_toolkit(accounts.staff)
+    sign_in(page, live_server, accounts.staff.email)
+    page.goto(live_server.url_for(step_path(toolkit_id, "context")))
+    cut_off = []
+
+    def cut_off_the_first(route):
+        if not cut_off:
+            cut_off.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/steps/context/autosave", cut_off_the_first)
+    page.locator("#q-goals").press_sequentially("Saved on the second try")
+    expect(page.locator("#save-status")).to_have_text("Not saved — retrying.", timeout=8_000)
+    wait_for_autosave(page)
+    assert len(cut_off) == 1
+    page.unroute("**/steps/context/autosave")
+    page.reload()
+    expect(page.locator("#q-goals")).to_have_value("Saved on the second try")
+
+
 def test_save_and_continue_while_an_autosave_is_on_its_way_waits_for_it(
     page, live_server, accounts
 ):
