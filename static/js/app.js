@@ -343,7 +343,14 @@
   const NOT_TYPED = new Set(["hidden", "submit", "button", "reset", "image", "password"]);
   const valuesAtLoad = new WeakMap();
   let leaveAllowedUntil = 0;
-  let asking = false;
+  let waitingForSave = false;
+  // Asking means the question is open, read from the dialog itself: a dialog closes at once,
+  // but its close event comes later, after a key the person pressed right away (Escape, then
+  // Enter on the link again) has already been handled.
+  const asking = () => {
+    const dialog = document.getElementById("leave-dialog");
+    return waitingForSave || Boolean(dialog && dialog.open);
+  };
 
   function currentValue(el) {
     if (el.type === "checkbox" || el.type === "radio") return el.checked;
@@ -447,11 +454,10 @@
     const returnTo = focused && focused !== document.body ? focused : trigger;
     dialog.returnValue = "";
     dialog.onclose = () => {
-      asking = false;
+      if (dialog.open) return; // the close of an earlier question: the question was asked again
       if (dialog.returnValue === "leave") { allowLeaving(); leave(); return; }
       if (returnTo && returnTo.focus) returnTo.focus();
     };
-    asking = true;
     dialog.showModal();
     dialog.querySelector('button[value="stay"]').focus();
   }
@@ -459,11 +465,11 @@
   // Only autosaved text is waiting: save it now and go on once saved; ask if it cannot be saved.
   async function leaveWhenSaved(forms, pending, trigger, leave) {
     if (!forms.length) {
-      asking = true;
+      waitingForSave = true;
       const gaveUp = new Promise((resolve) => setTimeout(() => resolve([false]), SAVE_WAIT_MS));
       const results = await Promise.race([
         Promise.all(pending.map((f) => autosaved.get(f).saveNow())), gaveUp]);
-      asking = false;
+      waitingForSave = false;
       if (results.every(Boolean)) { allowLeaving(); leave(); return; }
     }
     askBeforeLeaving(forms.length ? forms : pending, trigger, leave);
@@ -484,7 +490,7 @@
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (event.defaultPrevented || form.method === "dialog" || leavingAllowed()) return;
-    if (asking) { event.preventDefault(); return; }
+    if (asking()) { event.preventDefault(); return; }
     const others = changedForms().filter((f) => f !== form);
     const pending = unsavedAutosaves().filter((f) => f !== form);
     if (!others.length && !pending.length) { allowLeaving(); return; } // posting its own text
@@ -498,7 +504,7 @@
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // a new tab
     const link = event.target.closest && event.target.closest("a[href]");
     if (!link || !leavesPage(link) || leavingAllowed()) return;
-    if (asking) { event.preventDefault(); return; }
+    if (asking()) { event.preventDefault(); return; }
     const forms = changedForms();
     const pending = unsavedAutosaves();
     if (!forms.length && !pending.length) return;

@@ -348,6 +348,37 @@ def test_the_leave_question_is_keyboard_operable_accessible_and_worded_by_the_se
         person.close()
 
 
+def test_a_link_pressed_again_as_the_question_closes_asks_again(live_server, browser):
+    """The dialog closes at once but its close event comes later; a person who presses Escape
+    and then Enter on the link straight away is asked again, not ignored."""
+    _, _, person = _step_page_with_typing(live_server, browser)
+    page = person.page
+    try:
+        page.get_by_label("Title", exact=True).fill("Sign-in sheet, May 2")
+        page.locator(".pager a").last.click()
+        dialog = page.locator("#leave-dialog")
+        expect(dialog).to_be_visible()
+        # Both in one task, so the link is pressed before the close event is handled.
+        asked_again = page.evaluate(
+            """() => {
+                const dialog = document.getElementById("leave-dialog");
+                dialog.close();
+                Array.from(document.querySelectorAll(".pager a")).pop().click();
+                return dialog.open;
+            }"""
+        )
+        assert asked_again, "pressing the link just after closing the question did nothing"
+        page.wait_for_timeout(100)  # the first close event has been handled by now
+        expect(dialog).to_be_visible()
+        expect(dialog.locator("button[value=stay]")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(page.get_by_label("Title", exact=True)).to_have_value("Sign-in sheet, May 2")
+        assert page.url.endswith("/steps/context")
+    finally:
+        person.close()
+
+
 def test_the_leave_question_is_in_spanish_for_a_person_who_chose_spanish(live_server, browser):
     _, _, person = _step_page_with_typing(live_server, browser)
     page = person.page
