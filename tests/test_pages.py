@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sct_forms.extensions import db
@@ -50,6 +51,21 @@ def test_navigation_shows_only_what_the_role_may_use(as_user, staff_user, cycle)
     html = text_of(as_user(staff_user).get("/towns/windham"))
     assert "Our town" in html
     assert "Review queue" not in html and "Administration" not in html
+
+
+def test_the_navigation_marks_a_place_current_only_on_that_page(
+    as_user, staff_user, other_town, cycle
+):
+    client = as_user(staff_user)
+    own = text_of(client.get("/towns/windham"))
+    assert own.count('aria-current="page"') == 1
+    assert re.search(r'href="/towns/windham"\s+aria-current="page">Our town<', own)
+    # Refused at the same endpoint (another town) or at the same address (a cycle that does not
+    # exist): an error page is not "Our town".
+    for path in (f"/towns/{other_town.slug}", "/towns/windham?cycle=999999"):
+        response = client.get(path)
+        assert response.status_code in (403, 404), path
+        assert 'aria-current="page"' not in text_of(response), path
 
 
 def test_reviewer_queue_explains_an_empty_queue(as_user, reviewer_user, cycle):
