@@ -54,8 +54,6 @@ def test_database_url_uses_psycopg_3(given, expected):
 
 
 def test_account_link_and_recovery_settings_are_read_from_the_environment():
-    from sct_forms.config import from_environment
-
     found = from_environment(
         {
             "PASSWORD_RESET_MINUTES": "30",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sct_forms.extensions import db
+from sct_forms.models import AuditEvent
 from tests.conftest import PASSWORD
 from tests.helpers import example_url_args, sign_in_with_csrf
 from tests.toolkit_helpers import make_toolkit
@@ -53,9 +55,6 @@ def test_sign_in_with_csrf_token_works(csrf_app, client, staff_user):
 def test_a_step_save_without_a_valid_token_keeps_the_text_and_is_audited(
     csrf_app, client, staff_user, town, cycle, catalog
 ):
-    from sct_forms.extensions import db
-    from sct_forms.models import AuditEvent
-
     toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
     assert sign_in_with_csrf(client, staff_user.email, PASSWORD).status_code == 303
     response = client.post(

@@ -11,7 +11,8 @@ from PIL import Image
 
 from sct_forms.evidence import storage
 from sct_forms.extensions import db
-from sct_forms.models import AuditEvent, Evidence
+from sct_forms.models import AuditEvent, Evidence, Revision
+from sct_forms.review.snapshots import snapshot_of
 from tests.evidence import pdf_samples, samples
 from tests.toolkit_helpers import make_toolkit
 
@@ -187,9 +188,6 @@ def test_uploaded_evidence_completes_the_evidence_requirement(as_user, staff_use
 def test_files_of_a_submitted_revision_stay_when_the_draft_deletes_them(
     app, as_user, staff_user, toolkit
 ):
-    from sct_forms.models import Revision
-    from sct_forms.review.snapshots import snapshot_of
-
     client = as_user(staff_user)
     upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
     evidence = db.session.query(Evidence).one()

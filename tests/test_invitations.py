@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from sct_forms.admin.services import AccountError
+from sct_forms.admin.services import AccountError, create_user
 from sct_forms.auth.invitations import invite_user
 from sct_forms.auth.password_policy import assess
 from sct_forms.auth.passwords import has_usable_password, verify_password
@@ -261,8 +261,6 @@ def test_create_user_still_prints_a_generated_password_that_meets_the_policy(run
 
 
 def test_create_user_service_applies_the_policy(app):
-    from sct_forms.admin.services import create_user
-
     with pytest.raises(AccountError, match="most common passwords"):
         create_user(email="w@sct.test", name="W", role="reviewer", password="password1234")
     db.session.rollback()

@@ -13,6 +13,7 @@ from sct_forms.auth.passwords import (
     verify_password,
 )
 from sct_forms.auth.tokens import TokenState, check, issue
+from sct_forms.extensions import db
 from sct_forms.models import OutboxMessage
 from tests.account_helpers import (
     STRONG,
@@ -236,8 +237,6 @@ def test_an_empty_form_says_what_to_fill_in(as_user, staff_user, cycle):
 
 
 def test_changing_the_password_ends_waiting_reset_links(app, as_user, staff_user, cycle):
-    from sct_forms.extensions import db
-
     raw = issue(staff_user, "reset", app.permanent_session_lifetime)
     db.session.commit()
     as_user(staff_user).post(

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from sct_forms.config import from_environment
 from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, Evidence, SignInFailure, StepAnswers
 from tests.conftest import PASSWORD, make_app, sign_in
 from tests.evidence import samples
 from tests.frozen_clock import FrozenClock, freeze_clock
+from tests.helpers import sign_in_with_csrf
 from tests.toolkit_helpers import make_toolkit
 
 TOWN_PAGE = "/towns/windham"
@@ -228,8 +230,6 @@ def test_an_autosave_after_the_idle_timeout_gets_401_for_the_page_to_ask(
 def test_an_expired_session_with_csrf_on_still_reaches_the_sign_in_page_holding_the_text(
     app, client, staff_user, toolkit, clock
 ):
-    from tests.helpers import sign_in_with_csrf
-
     app.config["WTF_CSRF_ENABLED"] = True
     sign_in_with_csrf(client, staff_user.email, PASSWORD)
     token = client.get(step_url(toolkit)).get_data(as_text=True)
@@ -337,8 +337,6 @@ def test_forwarded_for_is_honoured_with_a_trusted_proxy(app, another_app):
 
 
 def test_session_and_proxy_settings_come_from_the_environment():
-    from sct_forms.config import from_environment
-
     found = from_environment(
         {"SESSION_IDLE_MINUTES": "15", "SESSION_MAX_HOURS": "8", "TRUSTED_PROXY_COUNT": "2"}
     )

@@ -19,8 +19,11 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 
 from sct_forms.extensions import db
+from sct_forms.mail import outbox
+from sct_forms.models.outbox import OutboxMessage
 from tests.toolkit_helpers import make_toolkit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,11 +255,6 @@ def test_spanish_choice_is_kept_on_the_account(as_user, staff_user, cycle):
 def test_a_spanish_reviewer_gets_the_submission_email_in_spanish(
     app, town, cycle, catalog, staff_user, reviewer_user
 ):
-    from sqlalchemy import select
-
-    from sct_forms.mail import outbox
-    from sct_forms.models.outbox import OutboxMessage
-
     reviewer_user.preferred_language = "es"
     db.session.commit()
     toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)

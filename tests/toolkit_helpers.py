@@ -6,7 +6,7 @@ from datetime import date
 
 from sct_forms.domain.toolkit_definition import load_definition
 from sct_forms.extensions import db
-from sct_forms.models import StepAnswers, Toolkit, User
+from sct_forms.models import Evidence, StepAnswers, Toolkit, User
 
 COMPLETE_ANSWERS = {
     "context": {
@@ -117,8 +117,6 @@ def make_toolkit(town, cycle, action, user: User) -> Toolkit:
 
 def fill_completely(toolkit: Toolkit, user: User, with_evidence: bool = True) -> None:
     """Answers and evidence that make every step complete, written directly."""
-    from sct_forms.models import Evidence
-
     for row in toolkit.steps:
         row.data = COMPLETE_ANSWERS[row.step_key]
         row.version += 1

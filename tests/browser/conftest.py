@@ -17,14 +17,26 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from sct_forms import create_app
 from sct_forms.auth.passwords import hash_password
+from sct_forms.cycles import current_cycle
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
-from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
+from sct_forms.models import (
+    Action,
+    AuditEvent,
+    Category,
+    CoachAssignment,
+    Cycle,
+    Municipality,
+    User,
+)
+from sct_forms.toolkits.services import start_toolkit
 from tests.conftest import (
     CATALOG_ACTIONS,
     CATALOG_CATEGORIES,
@@ -188,9 +200,6 @@ class LiveServer:
 
         Started through the app's own service, exactly as the start page does.
         """
-        from sct_forms.cycles import current_cycle
-        from sct_forms.toolkits.services import start_toolkit
-
         assert staff.town is not None, "only town staff start toolkits"
         self.create_catalog()
         with self.app.app_context():
@@ -207,8 +216,6 @@ class LiveServer:
 
     def audit_actions(self, toolkit_id: int) -> list[str]:
         """The audit trail of a toolkit, oldest first: ``["toolkit.started", ...]``."""
-        from sct_forms.models import AuditEvent
-
         with self.app.app_context():
             events = (
                 db.session.query(AuditEvent)
@@ -283,7 +290,6 @@ def browser():
             "is not used).",
             pytrace=False,
         )
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
@@ -336,8 +342,6 @@ def sign_in(page, live_server: LiveServer, email: str, password: str = PASSWORD)
 
 def assert_no_axe_violations(page, context_label: str) -> None:
     """Run axe-core's WCAG 2.1 A and AA rules on the page; fail with a readable list."""
-    from axe_playwright_python.sync_playwright import Axe
-
     options = {
         "runOnly": {"type": "tag", "values": WCAG_TAGS},
         "resultTypes": ["violations"],

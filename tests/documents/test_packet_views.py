@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -16,9 +17,12 @@ from sct_forms import jobs
 from sct_forms.documents import packet_cache, packet_pdf, packets
 from sct_forms.extensions import db
 from sct_forms.files import host_name
+from sct_forms.models import CoachAssignment
 from sct_forms.review import services as review
 from tests import queue_helpers
-from tests.documents.test_packets import STEP_TITLES, complete_toolkit, outline_titles
+from tests.conftest import make_user
+from tests.documents.test_packets import STEP_TITLES, complete_toolkit, outline_titles, upload
+from tests.evidence.samples import text_bytes
 from tests.toolkit_helpers import COMPLETE_ANSWERS, form_fields, step_version
 
 
@@ -144,9 +148,6 @@ def test_saving_a_step_changes_the_etag(as_user, staff_user, toolkit, builds):
 
 
 def test_new_evidence_changes_the_etag(as_user, staff_user, toolkit):
-    from tests.documents.test_packets import upload
-    from tests.evidence.samples import text_bytes
-
     client = as_user(staff_user)
     before = fetch(client, pdf_url(toolkit)).get_etag()[0]
     upload(toolkit, "outcomes", text_bytes(), "notes.txt", "Meeting notes", staff_user)
@@ -236,9 +237,6 @@ def test_reviewers_coaches_and_admins_may_download(request, as_user, toolkit, ro
 
 
 def test_a_coach_of_other_towns_gets_404(as_user, password_hash, other_town, toolkit, town):
-    from sct_forms.models import CoachAssignment
-    from tests.conftest import make_user
-
     coach = make_user("coach", "cory.coach@sct.test", password_hash)
     db.session.add(CoachAssignment(coach_id=coach.id, municipality_id=other_town.id))
     db.session.commit()
@@ -442,7 +440,7 @@ def test_the_cache_lives_under_instance_packets_and_keeps_few_versions(
         assert fetch(client, pdf_url(toolkit)).status_code == 200
 
     folder = packet_cache.cache_dir()
-    assert folder.parent == __import__("pathlib").Path(app.instance_path)
+    assert folder.parent == Path(app.instance_path)
     stored = sorted(folder.glob(f"toolkit-{toolkit.id}-*.pdf"))
     assert len(stored) == packet_cache.KEEP_PER_PACKET
     assert not list(folder.glob("*.part")) and not list(folder.glob("*.lock"))

@@ -31,7 +31,7 @@ from sct_forms.documents.packet_pdf import (
     template_context,
 )
 from sct_forms.documents.packets import Packet, ToolkitPacket, TownPacket
-from sct_forms.documents.render import document_context
+from sct_forms.documents.render import document_context, render_html
 from sct_forms.evidence import storage
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
@@ -402,8 +402,6 @@ def test_html_has_alt_text_on_every_image_and_evidence_urls(app, town, cycle, ca
     toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
     packet = packets.toolkit_packet(toolkit, "en")
     photo = next(e for e in toolkit.evidence if e.kind == "image")
-
-    from sct_forms.documents.render import document_context, render_html
 
     with document_context("en"):
         html = render_html(TOOLKIT_TEMPLATE, **template_context(packet, preview=False))

@@ -10,7 +10,7 @@ import zipfile
 import zlib
 
 import pillow_heif
-from PIL import ExifTags, Image, ImageCms, ImageDraw
+from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
 from pypdf import PdfWriter
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -114,8 +114,6 @@ def jpeg_with_orientation(orientation: int = 6) -> bytes:
 
 def png_with_text_chunks() -> bytes:
     """A PNG with tEXt metadata, EXIF and an ICC profile, which must not survive re-encoding."""
-    from PIL import PngImagePlugin
-
     info = PngImagePlugin.PngInfo()
     info.add_text("Author", "Jane Resident")
     info.add_text("Comment", "SecretComment")

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from sct_forms.certificates import services as certificates
-from sct_forms.evidence import services
+from sct_forms.documents import packet_cache
+from sct_forms.evidence import services, storage
 from sct_forms.extensions import db
 from sct_forms.maintenance.stored_files import list_store, record_stores
 from sct_forms.maintenance.table_rows import decode, empty_tables, encode, rows_of
-from sct_forms.models import AuditEvent, Evidence, Revision
+from sct_forms.models import AuditEvent, Cycle, Evidence, Revision, User
 from sct_forms.models.certificates import Certificate
 from sct_forms.review.snapshots import snapshot_of
 from tests.conftest import make_app
@@ -226,8 +228,6 @@ def test_backup_refuses_a_folder_that_is_not_empty(app, tmp_path, filled):
 
 
 def test_the_packet_cache_is_not_backed_up(app, tmp_path, filled):
-    from sct_forms.documents import packet_cache
-
     packet_cache.cache_dir().mkdir(parents=True, exist_ok=True)
     (packet_cache.cache_dir() / "toolkit-1-abc.pdf").write_bytes(b"%PDF cached")
     dest = tmp_path / "backup"
@@ -238,10 +238,6 @@ def test_the_packet_cache_is_not_backed_up(app, tmp_path, filled):
 
 
 def test_values_keep_their_types_through_json(app):
-    from datetime import UTC, date, datetime
-
-    from sct_forms.models import Cycle, User
-
     moments = [
         (User.__table__.c.created_at, datetime(2026, 3, 1, 12, 30, tzinfo=UTC)),
         (Cycle.__table__.c.opens_on, date(2026, 7, 1)),
@@ -266,8 +262,6 @@ def test_a_backup_is_the_manifest_plus_one_file_per_table(app, tmp_path, filled)
 
 
 def test_a_row_whose_file_is_already_missing_is_backed_up_with_a_warning(app, tmp_path, filled):
-    from sct_forms.evidence import storage
-
     photo = db.session.query(Evidence).filter_by(kind="image").one()
     storage.path_for(photo.print_storage_name).unlink()
     dest = tmp_path / "backup"

@@ -11,6 +11,7 @@ import pytest
 from sct_forms import files
 from sct_forms.certificates import services as certificates
 from sct_forms.certificates.storage import read_stored_pdf
+from sct_forms.config import DefaultConfig
 from sct_forms.documents import packet_cache
 from sct_forms.evidence import services, storage
 from sct_forms.extensions import db
@@ -372,8 +373,6 @@ def test_recovery_runs_before_the_first_request_when_enabled(
 
 
 def test_recovery_on_start_is_on_by_default_and_off_in_tests(app):
-    from sct_forms.config import DefaultConfig
-
     assert DefaultConfig.RECOVER_FILES_ON_START is True
     assert app.config["RECOVER_FILES_ON_START"] is False
 
