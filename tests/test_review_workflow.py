@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, ChangeRequest, Revision, Toolkit
+from sct_forms.review import services
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
 
@@ -68,6 +71,9 @@ def test_submitting_freezes_a_revision_and_locks_editing(as_user, staff_user, co
     assert reload(toolkit).step_answers("context").data["goals"].startswith("Plan open space")
     page = client.get(f"/toolkits/{toolkit.id}/steps/context").get_data(as_text=True)
     assert "You can read this step but not change it." in page
+    assert "Your town sent this toolkit to the reviewers" in page
+    assert "you can also withdraw it" in page
+    assert re.search(r'<textarea[^>]*id="q-goals"[^>]*readonly', page)
 
 
 def test_a_repeated_submit_click_gets_409(as_user, staff_user, complete_toolkit):
@@ -312,6 +318,8 @@ def test_withdraw_and_reopen(as_user, staff_user, toolkit):
     )
     assert reload(toolkit).state == "withdrawn"
     assert "Withdrawn by your town" in client.get("/towns/windham").get_data(as_text=True)
+    step = client.get(f"/toolkits/{toolkit.id}/steps/context").get_data(as_text=True)
+    assert "To change it, reopen it from the toolkit&#39;s page." in step
     assert (
         client.post(
             f"/toolkits/{toolkit.id}/reopen", data={"expected_state": "withdrawn"}
@@ -347,8 +355,6 @@ def test_town_page_explains_each_tier_in_words(as_user, staff_user, complete_too
 
 def changes_requested(staff_user, reviewer_user, toolkit) -> ChangeRequest:
     """The toolkit back with the town, one change request open."""
-    from sct_forms.review import services
-
     services.submit(toolkit, staff_user, "draft")
     services.start_review(toolkit, reviewer_user, "submitted")
     request = services.add_change_request(toolkit, "context", "team", "Name roles.", reviewer_user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 
@@ -9,7 +10,7 @@ import pytest
 
 from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, StepAnswers
-from tests.conftest import PASSWORD, RequestIsolatedClient, sign_in
+from tests.conftest import PASSWORD, RequestIsolatedClient, make_user, sign_in
 from tests.helpers import csrf_token_from
 from tests.toolkit_helpers import COMPLETE_ANSWERS, form_fields, make_toolkit
 
@@ -217,8 +218,6 @@ def test_plain_post_removes_a_row(as_user, staff_user, toolkit):
 def test_two_people_saving_the_same_step_never_overwrite_silently(
     app, staff_user, password_hash, toolkit
 ):
-    from tests.conftest import make_user
-
     colleague = make_user("staff", "lee.staff@windham.test", password_hash, staff_user.municipality)
     first, second = app.test_client(), app.test_client()
     sign_in(first, staff_user)
@@ -316,7 +315,6 @@ def test_save_with_an_expired_session_keeps_the_text_until_sign_in(app, staff_us
     assert "A long answer typed over an hour." in html  # carried inside the sign-in form
     assert saved(toolkit, "context").data == {}
     resume_data = html.split('name="resume_data" value="')[1].split('"')[0]
-    import html as html_lib
 
     response = client.post(
         "/sign-in",
@@ -429,6 +427,7 @@ def test_coach_and_reviewer_read_but_cannot_save(as_user, coach_user, reviewer_u
     client = as_user(coach_user)
     html = client.get(step_url(toolkit)).get_data(as_text=True)
     assert "You can read this step but not change it." in html
+    assert "Only staff of Windham can change this toolkit. You can read it." in html
     assert client.post(step_url(toolkit), data={"goals": "x", "base_version": 0}).status_code == 403
 
 

@@ -101,6 +101,37 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+#: Why the town's staff cannot change the item in a state where they may not edit, in the
+#: town's words, with what they can do instead.
+LOCKED_FOR_TOWN: dict[str, str] = {
+    State.SUBMITTED: N_(
+        "Your town sent this toolkit to the reviewers, so it cannot be changed while they have "
+        "it. If they ask for changes, you can change it again. Until a reviewer starts, you can "
+        "also withdraw it from the toolkit's page."
+    ),
+    State.IN_REVIEW: N_(
+        "A reviewer is reviewing this toolkit, so it cannot be changed now. If they ask for "
+        "changes, you can change it again."
+    ),
+    State.APPROVED: N_(
+        "This toolkit is approved. The review is finished, so it cannot be changed."
+    ),
+    State.NOT_APPROVED: N_(
+        "This toolkit was not approved. The review is finished, so it cannot be changed."
+    ),
+    State.WITHDRAWN: N_(
+        "Your town withdrew this toolkit. To change it, reopen it from the toolkit's page."
+    ),
+}
+
+
+def why_town_cannot_edit(state: str) -> str | None:
+    """The English source words for why the town may not edit in ``state``; None if it may."""
+    if may(Role.STAFF, state, "edit"):
+        return None
+    return LOCKED_FOR_TOWN[state]
+
+
 @dataclass(frozen=True)
 class Transition:
     """A named move from ``source`` to ``target`` that any of ``roles`` may trigger."""

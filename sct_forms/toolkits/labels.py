@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sct_forms.domain.workflow import STATE_LABELS, State
+from sct_forms.domain.workflow import STATE_LABELS, State, why_town_cannot_edit
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import ngettext
 
@@ -22,3 +22,12 @@ def town_label(state: str, open_requests: int = 0) -> str:
         )
     labels = STATE_LABELS.get(state)
     return _(labels.town) if labels else state
+
+
+def lock_reason(state: str, town_name: str, *, is_own_staff: bool) -> str | None:
+    """Why this person cannot change the toolkit: the town's staff are told what the state
+    means and what they can do; everyone else that only the town's staff change it."""
+    if not is_own_staff:
+        return _("Only staff of %(town)s can change this toolkit. You can read it.", town=town_name)
+    reason = why_town_cannot_edit(state)
+    return _(reason) if reason else None

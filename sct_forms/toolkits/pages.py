@@ -16,13 +16,23 @@ from sct_forms.i18n import get_locale_language
 from sct_forms.models import Toolkit
 from sct_forms.review.queries import comments_of, requests_of, timeline
 from sct_forms.templating import render
-from sct_forms.toolkits import services
+from sct_forms.toolkits import labels, services
 from sct_forms.toolkits.presenters import StepView
 
 
 def step_view(toolkit, definition, step, answers=None, *, problems=None, version=None, **extra):
     """A step's page model: its answers (stored unless given), open requests and problems."""
     row = toolkit.step_answers(step.key)
+    editable = services.may_edit(current_user, toolkit)
+    if not editable:
+        extra.setdefault(
+            "lock_reason",
+            labels.lock_reason(
+                toolkit.state,
+                toolkit.municipality.name,
+                is_own_staff=is_town_staff(current_user, toolkit.municipality_id),
+            ),
+        )
     extra.setdefault(
         "requests",
         [r for r in requests_of(toolkit) if r.step_key == step.key and r.status != "closed"],
@@ -35,7 +45,7 @@ def step_view(toolkit, definition, step, answers=None, *, problems=None, version
         version=row.version if version is None else version,
         problems=problems or [],
         language=get_locale_language(),
-        editable=services.may_edit(current_user, toolkit),
+        editable=editable,
         **extra,
     )
 

@@ -160,6 +160,8 @@ class StepView:
     request_problems: dict[int, str] = field(default_factory=dict)
     # True when a save was refused whole (an answer over its hard limit): nothing was stored.
     not_saved: bool = False
+    # Why the person cannot change the step (None when they can), in their language.
+    lock_reason: str | None = None
 
     def request_response(self, request) -> tuple[str, bool]:  # noqa: ANN001
         """(answer text, marked done) of a request: as posted if it was, else as stored."""
@@ -196,6 +198,7 @@ class StepView:
         request_answers=None,
         request_problems=None,
         not_saved=False,
+        lock_reason=None,
     ) -> StepView:
         items = build_items(step, answers, problems, language, merging_with, extra_rows)
         overall = overall or toolkit_completeness(toolkit)
@@ -229,6 +232,7 @@ class StepView:
             request_answers={a.request_id: a for a in request_answers or []},
             request_problems=request_messages,
             not_saved=not_saved,
+            lock_reason=lock_reason,
         )
 
     @property

@@ -11,6 +11,7 @@ from babel.messages.extract import extract_from_file
 
 from sct_forms.domain import workflow
 from sct_forms.domain.workflow import (
+    LOCKED_FOR_TOWN,
     PERMISSIONS,
     ROLES,
     STATE_LABELS,
@@ -25,6 +26,7 @@ from sct_forms.domain.workflow import (
     is_with_reviewers,
     may,
     whose_turn,
+    why_town_cannot_edit,
 )
 
 COMBINATIONS = list(itertools.product(TRANSITION_NAMES, STATES, ROLES))
@@ -226,6 +228,18 @@ def test_a_message_extractor_finds_every_label() -> None:
     }
     for labels in STATE_LABELS.values():
         assert {labels.internal, labels.town} <= found
+    assert set(LOCKED_FOR_TOWN.values()) <= found
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_town_is_told_why_exactly_where_it_cannot_edit(state: str) -> None:
+    reason = why_town_cannot_edit(state)
+    assert (reason is None) == may("staff", state, "edit")
+    # Where the town cannot edit but the table lets it withdraw or reopen, the words say so.
+    moves = {t.name for t in allowed_transitions(state, "staff")} if reason else set()
+    for move in ("withdraw", "reopen"):
+        if move in moves:
+            assert move in reason
 
 
 @pytest.mark.parametrize("state", STATES)
