@@ -59,11 +59,6 @@ def build_pdf(packet: Packet) -> bytes:
 
 
 def _build_pdf(packet: Packet) -> bytes:
-    rendered = render_pdf(
-        template_for(packet),
-        municipality_id=packet.municipality_id,
-        **template_context(packet, preview=False),
-    )
     if isinstance(packet, ToolkitPacket):
         groups = [(None, packet.attachments)]
     else:
@@ -74,6 +69,13 @@ def _build_pdf(packet: Packet) -> bytes:
             )
             for p in packet.toolkits
         ]
+    rendered = render_pdf(
+        template_for(packet),
+        municipality_id=packet.municipality_id,
+        # The page numbers count the evidence pages appended after the rendered ones.
+        pages_after=sum(file.pages or 0 for _title, files in groups for file in files),
+        **template_context(packet, preview=False),
+    )
     return append_attachments(rendered, groups)
 
 

@@ -195,6 +195,7 @@ def render_pdf(
     *,
     municipality_id: int | None,
     pdf_variant: str | None = "pdf/ua-1",
+    pages_after: int = 0,
     **context: Any,
 ) -> bytes:
     """Render a PDF template to PDF bytes, loading only what ``municipality_id``'s document may.
@@ -202,14 +203,24 @@ def render_pdf(
     Title, author and language come from the HTML (``<title>``, ``<meta name=author>``,
     ``<html lang>``). ``pdf_variant`` is a WeasyPrint variant name; the default, PDF/UA-1,
     makes a tagged PDF for screen readers. ``None`` makes a plain, untagged PDF.
+
+    ``pages_after`` is how many pages will be appended to the result (PDF evidence): "page 3
+    of N" must count them. The layout alone tells how many pages the document has, so it is
+    laid out once to count them, then again with the total (``page_total`` in the template),
+    which only changes text in the page margins, never the number of pages.
     """
     with document_context():
-        html = render_template(template, **context)
-        document = weasyprint.HTML(
-            string=html,
-            base_url=DOCUMENT_BASE_URL,
-            url_fetcher=url_fetcher_for(municipality_id),
-        )
-        # No shared image cache (WeasyPrint's ``cache`` option): a cache kept across documents
-        # would hand one town's images to another document without asking the fetcher.
+        document = _layout(template, municipality_id, context)
+        if pages_after:
+            total = len(document.pages) + pages_after
+            document = _layout(template, municipality_id, {**context, "page_total": total})
         return document.write_pdf(pdf_variant=pdf_variant)
+
+
+def _layout(template: str, municipality_id: int | None, context: dict[str, Any]):  # noqa: ANN202
+    html = render_template(template, **context)
+    # No shared image cache (WeasyPrint's ``cache`` option): a cache kept across documents
+    # would hand one town's images to another document without asking the fetcher.
+    return weasyprint.HTML(
+        string=html, base_url=DOCUMENT_BASE_URL, url_fetcher=url_fetcher_for(municipality_id)
+    ).render()

@@ -365,7 +365,8 @@ def test_toolkit_packet_has_cover_steps_evidence_bookmarks_and_metadata(toolkit_
     # Running header and footer on the step pages.
     step_page = texts[pages[STEP_TITLES[2]]]
     assert "Windham · 3.4 Develop an Open Space Plan" in flat(step_page)
-    assert f"Page {pages[STEP_TITLES[2]] + 1} of {len(reader.pages) - 2}" in step_page
+    # "of" counts the appended evidence pages too: the reader sees that many pages.
+    assert f"Page {pages[STEP_TITLES[2]] + 1} of {len(reader.pages)}" in step_page
     # Metadata, language, and the images embedded (the photo, nothing else).
     assert reader.metadata.title == "Equity Toolkit for 3.4 Develop an Open Space Plan — Windham"
     assert reader.metadata.author == "Windham — Sustainable CT"
@@ -529,6 +530,9 @@ def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(town_p
     ]
     assert reader.metadata.author == "Windham — Sustainable CT"
     assert packet.file_name == "windham-2026-fall-equity-toolkits.pdf"
+    # Two flyers of two pages each are appended; every rendered page counts them.
+    rendered = packet.texts[: len(reader.pages) - 4]
+    assert all(f" of {len(reader.pages)}" in page for page in rendered)
     qpdf_check(packet.pdf, tmp_path)
 
 
