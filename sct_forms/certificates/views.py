@@ -130,7 +130,20 @@ def issue(slug: str):
             refused=refused,
             speaking_to_town=current_user.role == Role.STAFF,
         ), refused.status
-    return redirect(url_for("certificates.download", serial=certificate.serial), 303)
+    # Back to the page, which now lists the certificate (the button it pressed is gone);
+    # before, the answer was the PDF itself, so the page stayed as it was until reloaded.
+    flash(
+        _(
+            "Certificate %(serial)s is issued. Download it or open its public check page "
+            "in the list below.",
+            serial=certificate.serial,
+        ),
+        "info",
+    )
+    # The top of the page, where the message is; the list is just below it.
+    return redirect(
+        url_for("certificates.town_certificates", slug=town.slug, cycle=cycle.id), 303
+    )
 
 
 def _visible_certificate_or_404(serial: str) -> Certificate:

@@ -207,10 +207,16 @@ def test_reviewer_sees_the_refusal_in_the_third_person(
 
 def test_bronze_is_issued_on_one_approved_toolkit(as_user, town, cycle, catalog, staff_user):
     approve(town, cycle, catalog, staff_user, "3.4")
-    response = as_user(staff_user).post(f"/towns/{town.slug}/certificate")
+    client = as_user(staff_user)
+    response = client.post(f"/towns/{town.slug}/certificate")
     assert response.status_code == 303
     [certificate] = certificates_of(town)
-    assert response.headers["Location"] == f"/certificates/{certificate.serial}.pdf"
+    page = f"/towns/{town.slug}/certificate?cycle={cycle.id}"
+    assert response.headers["Location"] == page
+    # The page it leads to lists the new certificate and no longer offers to issue it.
+    listed = page_text(client.get(page))
+    assert f"Certificate {certificate.serial} is issued." in listed
+    assert "Download PDF" in listed and "Issue the Bronze certificate" not in listed
     assert (certificate.tier, certificate.status, certificate.cycle_id) == (
         "bronze",
         "valid",
@@ -230,7 +236,7 @@ def test_issuing_twice_gives_the_same_certificate(as_user, town, cycle, catalog,
     first = issue_certificate(town, cycle, staff_user)
     assert issue_certificate(town, cycle, staff_user).id == first.id
     client = as_user(staff_user)
-    location = f"/certificates/{first.serial}.pdf"
+    location = f"/towns/{town.slug}/certificate?cycle={cycle.id}"
     assert client.post(f"/towns/{town.slug}/certificate").headers["Location"] == location
     assert len(certificates_of(town)) == 1
     assert audit_actions() == ["certificate.issued"]
@@ -267,7 +273,7 @@ def test_a_third_distinct_action_issues_silver_and_supersedes_bronze(
     assert (old.status, old.superseded_by_id) == ("superseded", silver.id)
     assert (silver.tier, silver.status) == ("silver", "valid")
     assert silver.serial != old.serial
-    assert response.headers["Location"] == f"/certificates/{silver.serial}.pdf"
+    assert response.headers["Location"] == f"/towns/{town.slug}/certificate?cycle={cycle.id}"
 
     client.post("/sign-out")
     text = page_text(client.get(f"/verify/{old.serial}"))
