@@ -276,8 +276,16 @@ def test_the_whole_loop_from_change_requests_to_bronze(
 
     reviewer = as_user(reviewer_user)
     changes = reviewer.get(f"/review/toolkits/{toolkit.id}/changes?since=1").get_data(as_text=True)
-    assert "two residents co-chair" in changes
     assert "What did the community say" not in changes  # unchanged answers are left out
+    # Inside the changed answer, the words put in are marked (and said, for screen readers).
+    added = re.findall(r"<ins>(.*?)</ins>", changes, re.DOTALL)
+    assert any("co-chair" in run and "Added:" in run for run in added), added
+    assert "two residents" not in "".join(added)  # kept words are not marked
+    # Each request sits beside the town's answer, the one on an unchanged step too.
+    rows = re.findall(r'<tr id="request-\d+">(.*?)</tr>', changes, re.DOTALL)
+    assert len(rows) == 2
+    assert any("Name each team member" in row and "Done, see the step." in row for row in rows)
+    assert any("Say when you reported back." in row for row in rows)
     start_review(reviewer, toolkit)
     assert decide(reviewer, toolkit, "approve").status_code == 303
     toolkit = reload(toolkit)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from sct_forms.domain.changes import word_changes
 from sct_forms.domain.toolkit_definition import Step
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
@@ -122,6 +123,7 @@ def register(app: Flask) -> None:
         event_sentence=event_sentence,
         question_label=question_label,
         plain_value=plain_value,
+        word_changes=word_changes,
     )
     app.jinja_env.globals.update(
         may_decide=may_decide,

@@ -356,6 +356,10 @@ def changes(toolkit_id: int):
     definition = definition_for(toolkit)
     language = get_locale_language()
     step_changes = compare(old.snapshot, new.snapshot, [s.key for s in definition.steps])
+    # What the reviewers asked of the revisions in between, each with the town's answer.
+    requests = [
+        r for r in queries.requests_of(toolkit) if old.number <= r.revision_number < new.number
+    ]
     return render(
         "review/changes.html",
         toolkit=toolkit,
@@ -364,4 +368,5 @@ def changes(toolkit_id: int):
         definition=definition,
         language=language,
         step_changes=step_changes,
+        requests=requests,
     )

@@ -87,8 +87,13 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
         review_side.goto(review_url)
         review_side.get_by_role("link", name="Changes since revision 1").click()
         changes = review_side.locator("main")
-        expect(changes).to_contain_text("two residents co-chair")
+        # Inside the changed answer, the words put in are marked; the kept ones are not.
+        expect(changes.locator("ins").filter(has_text="co-chair")).to_have_count(1)
+        expect(changes.locator("ins").filter(has_text="two residents")).to_have_count(0)
         expect(changes).to_contain_text("Bilingual meeting on May 2")
+        # Each request beside the town's answer to it.
+        answered = changes.locator('tr[id^="request-"]').filter(has_text="Updated the answer.")
+        expect(answered).to_have_count(2)
         expect(changes).not_to_contain_text("What are the goals of the action?")
         assert_no_axe_violations(review_side, "changes view")
 
