@@ -43,7 +43,7 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[
 _WORDS = re.compile(r"\S+\s*|\s+")
 # The comparison takes time in proportion to the product of the two lengths in words; past
 # this, the changed part is marked whole rather than make the page wait.
-_MAX_WORD_PAIRS = 4_000_000
+_MAX_WORD_PAIRS = 1_000_000
 
 Runs = list[tuple[bool, str]]
 
