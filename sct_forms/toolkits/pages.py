@@ -24,19 +24,12 @@ def step_view(toolkit, definition, step, answers=None, *, problems=None, version
     """A step's page model: its answers (stored unless given), open requests and problems."""
     row = toolkit.step_answers(step.key)
     editable = services.may_edit(current_user, toolkit)
-    if not editable:
-        extra.setdefault(
-            "lock_reason",
-            labels.lock_reason(
-                toolkit.state,
-                toolkit.municipality.name,
-                is_own_staff=is_town_staff(current_user, toolkit.municipality_id),
-            ),
-        )
-    extra.setdefault(
-        "requests",
-        [r for r in requests_of(toolkit) if r.step_key == step.key and r.status != "closed"],
-    )
+    if "requests" not in extra:
+        # Only when the caller did not pass them: the toolkit page passes each step's requests
+        # from one query instead of one query per step.
+        extra["requests"] = [
+            r for r in requests_of(toolkit) if r.step_key == step.key and r.status != "closed"
+        ]
     return StepView.build(
         toolkit=toolkit,
         definition=definition,
@@ -46,6 +39,13 @@ def step_view(toolkit, definition, step, answers=None, *, problems=None, version
         problems=problems or [],
         language=get_locale_language(),
         editable=editable,
+        lock_reason=None
+        if editable
+        else labels.lock_reason(
+            toolkit.state,
+            toolkit.municipality.name,
+            is_own_staff=is_town_staff(current_user, toolkit.municipality_id),
+        ),
         **extra,
     )
 
