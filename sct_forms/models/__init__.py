@@ -1,7 +1,8 @@
 """All models, importable from one place (Alembic and the app read this module)."""
 
 from sct_forms.models.audit import AuditEvent
-from sct_forms.models.certificates import Certificate
+from sct_forms.models.certificates import Certificate, CertificateDocument
+from sct_forms.models.coaching import CoachComment, CoachRequest
 from sct_forms.models.outbox import OutboxMessage
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
 from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
@@ -23,8 +24,11 @@ __all__ = [
     "AuditEvent",
     "Category",
     "Certificate",
+    "CertificateDocument",
     "ChangeRequest",
     "CoachAssignment",
+    "CoachComment",
+    "CoachRequest",
     "Cycle",
     "Evidence",
     "Municipality",

@@ -1,15 +1,17 @@
 """Certificates: the stored, verifiable record that a town reached a tier of the equity requirement.
 
-A certificate is rendered to PDF once, when it is issued; the bytes are kept under
-instance/certificates/ with their SHA-256, and every download serves those very bytes. Anyone can
-check a certificate by its serial number on the public verification page.
+A certificate is issued by the program. Its PDF is rendered once per language, the first time
+someone asks for it in that language; those bytes are kept under instance/certificates/ with their
+SHA-256 (CertificateDocument), and every download serves those very bytes. Anyone can check a
+certificate by its serial number on the public verification page, which lists each language's
+hash.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sct_forms.domain.certificates import EXPIRED, CertificateStatus
@@ -53,11 +55,9 @@ class Certificate(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Dec 31 of the third year, the year of issue counting as the first.
     expires_on: Mapped[date]
-    issued_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    # Of the stored PDF; shown on the verification page so anyone can compare a copy.
-    sha256: Mapped[str] = mapped_column(String(64))
-    # A random file name under instance/certificates/.
-    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    # None: issued by the program on a reviewer's decision or at the cycle's release (the audit
+    # log names the decision); older certificates name the person who asked for them.
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(12), default=CertificateStatus.VALID, index=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -67,11 +67,18 @@ class Certificate(db.Model):
 
     municipality: Mapped[Municipality] = relationship()
     cycle: Mapped[Cycle] = relationship()
-    issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     superseded_by: Mapped[Certificate | None] = relationship(
         remote_side=[id], foreign_keys=[superseded_by_id]
     )
+    documents: Mapped[list[CertificateDocument]] = relationship(
+        back_populates="certificate", order_by="CertificateDocument.language"
+    )
+
+    def document(self, language: str) -> CertificateDocument | None:
+        """The stored PDF in ``language`` ("en", "es"), if it was rendered already."""
+        return next((d for d in self.documents if d.language == language), None)
 
     @property
     def is_valid(self) -> bool:
@@ -98,3 +105,21 @@ class Certificate(db.Model):
 
     def __repr__(self) -> str:
         return f"<Certificate {self.serial} {self.tier} {self.status}>"
+
+
+class CertificateDocument(db.Model):
+    """The stored PDF of a certificate in one language, with the SHA-256 of its bytes."""
+
+    __tablename__ = "certificate_document"
+    __table_args__ = (UniqueConstraint("certificate_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    # Shown on the verification page so anyone can compare a copy.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # A random file name under instance/certificates/.
+    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    certificate: Mapped[Certificate] = relationship(back_populates="documents")

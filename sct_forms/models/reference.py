@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sct_forms.domain.action_rules import TrainingRule, parse_training_rule
 from sct_forms.domain.tiers import TierRule, parse_tier_rules
 from sct_forms.extensions import db
+from sct_forms.models.types import UTCDateTime
 
 
 class Municipality(db.Model):
@@ -71,7 +73,23 @@ class Cycle(db.Model):
     lookback_start: Mapped[date]
     catalog_year: Mapped[int]
     tier_rules_data: Mapped[list] = mapped_column("tier_rules", JSON)
+    # What counts for action 1.2 (delegation roles, sessions); None: the program's default rule.
+    training_rule_data: Mapped[dict | None] = mapped_column("training_rule", JSON)
+    # When set, decisions are announced together: certificates are held until an administrator
+    # releases them, on or after this date. None: a certificate is issued at the decision.
+    release_on: Mapped[date | None]
+    certificates_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificates_released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     @property
     def tier_rules(self) -> list[TierRule]:
         return parse_tier_rules(self.tier_rules_data)
+
+    @property
+    def training_rule(self) -> TrainingRule:
+        return parse_training_rule(self.training_rule_data)
+
+    @property
+    def holds_certificates(self) -> bool:
+        """Whether certificates wait for the release action (a release date, not yet released)."""
+        return self.release_on is not None and self.certificates_released_at is None

@@ -1,4 +1,9 @@
-"""Equity Toolkits: one per paired action, with answers per step and evidence files."""
+"""The town's records: Equity Toolkits (one per paired action) and the records of actions 1.2
+and 1.3, each with answers per step and evidence files.
+
+All three are forms of one machinery (domain.forms names them): a versioned definition, answers
+per step, evidence, and the same review workflow. ``form`` says which one a row is.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sct_forms.domain.forms import Form
 from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
 from sct_forms.models.reference import Action, Cycle, Municipality
@@ -15,14 +21,17 @@ from sct_forms.models.users import User
 
 
 class Toolkit(db.Model):
-    """The Equity Toolkit a town documents for one paired action in one cycle."""
+    """One record a town documents in one cycle: an Equity Toolkit on a paired action, or the
+    record of action 1.2 or 1.3 (then ``paired_action`` is that action itself)."""
 
     __tablename__ = "toolkit"
-    __table_args__ = (UniqueConstraint("municipality_id", "cycle_id", "paired_action_id"),)
+    __table_args__ = (UniqueConstraint("municipality_id", "cycle_id", "form", "paired_action_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    # Which definition family this record is read with (domain.forms.Form).
+    form: Mapped[str] = mapped_column(String(20), default=Form.TOOLKIT, server_default=Form.TOOLKIT)
     paired_action_id: Mapped[int] = mapped_column(ForeignKey("action.id"))
     # The toolkit keeps the definition it was started with, even when a newer one is published.
     definition_version: Mapped[str] = mapped_column(String(20))

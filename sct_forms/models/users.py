@@ -69,8 +69,10 @@ class CoachAssignment(db.Model):
     coach_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The administrator who assigned the coach (None for accounts made with a first town).
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    coach: Mapped[User] = relationship()
+    coach: Mapped[User] = relationship(foreign_keys=[coach_id])
     municipality: Mapped[Municipality] = relationship()
 
 
