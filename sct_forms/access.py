@@ -89,7 +89,7 @@ def visible_or_404(model: type[M], object_id: int) -> M:
 def toolkit_and_step(toolkit_id: int, step_key: str) -> tuple[Toolkit, ToolkitDefinition, Step]:
     """The toolkit (if the user may see it), its definition and one of its steps, or 404."""
     toolkit = visible_or_404(Toolkit, toolkit_id)
-    definition = load_definition(toolkit.definition_version)
+    definition = load_definition(toolkit.definition_version, toolkit.form)
     try:
         step = definition.step(step_key)
     except KeyError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sct_forms.domain.forms import Form
 from sct_forms.domain.toolkit_definition import load_definition
 from sct_forms.extensions import db
 from sct_forms.models import Evidence, StepAnswers, Toolkit, User
@@ -141,3 +142,105 @@ def fill_completely(toolkit: Toolkit, user: User, with_evidence: bool = True) ->
 
 
 TODAY = date.today()
+
+
+# --- the records of actions 1.2 and 1.3 ----------------------------------------------------------
+
+TRAINING_COMPLETE_ANSWERS = {
+    "series": {
+        "cohort": "winter",
+        "other_series": "",
+        "sessions": [
+            {"date": "2026-01-14", "topic": "Why equity"},
+            {"date": "2026-02-11", "topic": "Who is missing"},
+            {"date": "2026-03-11", "topic": "Sharing decisions"},
+        ],
+    },
+    "delegation": {
+        "members": [
+            {
+                "name": "Rosa Diaz",
+                "role": "elected_official",
+                "email": "",
+                "attended": ["session_1", "session_2", "session_3"],
+            },
+            {
+                "name": "Dana Ortiz",
+                "role": "municipal_staff",
+                "email": "dana@example.org",
+                "attended": ["session_1", "session_2", "session_3"],
+            },
+            {
+                "name": "Lee Park",
+                "role": "commissioner",
+                "email": "",
+                "attended": ["session_1", "session_2", "session_3"],
+            },
+        ]
+    },
+    "confirmation": {"notes": ""},
+}
+
+STATEMENT_COMPLETE_ANSWERS = {
+    "statement": {
+        "text": "Our town commits to hear every resident, in their language, before it decides.",
+        "governing_body": "Town Council",
+        "adopted_on": "2026-04-07",
+        "adopted_by": "resolution",
+    },
+    "adoption_record": {"meeting": "Town Council, regular meeting, item 7"},
+    "publication": {
+        "where": "https://example.org/equity-statement and the town hall lobby",
+        "languages": ["english", "spanish"],
+        "shared": "",
+    },
+}
+
+RECORD_ANSWERS = {
+    Form.TRAINING: (TRAINING_COMPLETE_ANSWERS, "confirmation"),
+    Form.STATEMENT: (STATEMENT_COMPLETE_ANSWERS, "adoption_record"),
+}
+
+
+def make_record(town, cycle, action, form: Form, user: User) -> Toolkit:
+    """A draft record of action 1.2 or 1.3 (``action`` is that action), written directly."""
+    definition = load_definition("2024.1", form)
+    record = Toolkit(
+        municipality_id=town.id,
+        cycle_id=cycle.id,
+        form=form,
+        paired_action_id=action.id,
+        definition_version=definition.version,
+        state="draft",
+        confirmed_in_submission=True,
+        created_by_id=user.id,
+        updated_by_id=user.id,
+    )
+    record.steps = [StepAnswers(step_key=s.key, data={}, version=0) for s in definition.steps]
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def fill_record_completely(record: Toolkit, user: User) -> None:
+    """Answers and the one evidence file that make every step of a 1.2 or 1.3 record complete."""
+    answers, evidence_step = RECORD_ANSWERS[Form(record.form)]
+    for row in record.steps:
+        row.data = answers[row.step_key]
+        row.version += 1
+    db.session.add(
+        Evidence(
+            toolkit=record,
+            municipality_id=record.municipality_id,
+            step_key=evidence_step,
+            title="Minutes",
+            kind="document",
+            mime_type="application/pdf",
+            display_name="minutes.pdf",
+            size=10,
+            sha256="1" * 64,
+            storage_name=f"test-{evidence_step}-{record.id}-xxxxxxxxxxxxxxxx",
+            uploaded_by_id=user.id,
+        )
+    )
+    db.session.commit()

@@ -41,7 +41,7 @@ from sct_forms.models import (
 from sct_forms.review import services as review_services
 from sct_forms.review.queries import requests_of, timeline
 from sct_forms.review.snapshots import snapshot_of
-from sct_forms.toolkits.labels import town_label
+from sct_forms.toolkits.labels import record_title, town_label
 from sct_forms.toolkits.presenters import build_items
 from sct_forms.toolkits.services import definition_for, toolkits_of
 from sct_forms.towns.queries import tiers_for
@@ -150,11 +150,12 @@ class ToolkitPacket:
 
     @property
     def title(self) -> str:
-        return _("Equity Toolkit for %(action)s", action=self.toolkit.paired_action.label)
+        return record_title(self.toolkit)
 
     @property
     def file_name(self) -> str:
-        return f"{_slug(self.town.slug)}-{self.toolkit.paired_action.number}-equity-toolkit.pdf"
+        number = self.toolkit.paired_action.number
+        return f"{_slug(self.town.slug)}-{number}-{self.toolkit.form}.pdf"
 
     @property
     def cache_prefix(self) -> str:
@@ -228,7 +229,7 @@ def _toolkit_packet(toolkit: Toolkit, language: str) -> ToolkitPacket:
         review_services.latest_revision(toolkit) if workflow.shows_revision(toolkit.state) else None
     )
     if revision is not None:
-        definition = load_definition(revision.definition_version)
+        definition = load_definition(revision.definition_version, revision.toolkit.form)
         answers, evidence = revision.answers, revision.evidence
     else:
         definition = definition_for(toolkit)
@@ -305,7 +306,7 @@ def town_packet(
 def _town_packet(
     town: Municipality, cycle: Cycle, language: str, *, history: bool, for_town: bool
 ) -> TownPacket:
-    every = toolkits_of(town, cycle)
+    every = toolkits_of(town, cycle, form=None)
     tiers = tiers_for(town, cycle)
     shown = sorted(
         (t for t in every if t.state != State.WITHDRAWN),

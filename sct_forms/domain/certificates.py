@@ -105,3 +105,19 @@ def expiry_for(issued_on: date) -> date:
 def outranks(tier: str, current: str | None) -> bool:
     """Whether a certificate of ``tier`` would replace one of ``current`` (None: none held)."""
     return current is None or TIER_ORDER.index(tier) > TIER_ORDER.index(current)
+
+
+#: Why an administrator cannot release a cycle's certificates now (release_refusal's answers).
+RELEASE_TOO_EARLY = "too_early"
+
+
+def release_refusal(release_on: date | None, today: date) -> str | None:
+    """Why the release action must wait on ``today``, or None when it may run.
+
+    The decisions of a cycle with a release date are announced together on that date, so the
+    action runs on or after it, never before. A cycle without a release date holds nothing:
+    the action only issues what was missed (a certificate whose rendering failed).
+    """
+    if release_on is not None and today < release_on:
+        return RELEASE_TOO_EARLY
+    return None

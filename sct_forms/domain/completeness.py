@@ -1,7 +1,9 @@
 """How complete a toolkit is: required items answered validly, and evidence attached, per step.
 
 A required item is one required question, one required sub-field of one group row (rows a
-required group still lacks count as items not done), or a step's required evidence.
+required group still lacks count as items not done), or a step's required evidence. A form may
+add rules its definition cannot state (domain.action_rules): each gap they find is one more item
+not done on its step.
 """
 
 from __future__ import annotations
@@ -114,12 +116,15 @@ def step_completeness(
     answers: Mapping[str, Any],
     evidence: Sequence[EvidenceSummary],
     ctx: ValidationContext,
+    rule_gaps: Sequence[Missing] = (),
 ) -> StepCompleteness:
-    """The completeness of one step, given its stored answers and attached files."""
+    """The completeness of one step, given its stored answers, attached files and rule gaps."""
     problems = validate_step_answers(step, answers, ctx, check_required=True)
     bad_paths = {problem.path for problem in problems}
     missing = [Missing(problem.path, problem.code, dict(problem.params)) for problem in problems]
-    total = done = 0
+    missing.extend(rule_gaps)
+    total = len(rule_gaps)
+    done = 0
     for question in step.questions:
         if question.type == "group":
             group_total, group_done = _group_counts(question, answers.get(question.key), bad_paths)
@@ -168,11 +173,19 @@ def completeness(
     answers: Mapping[str, Mapping[str, Any]],
     evidence: Mapping[str, Sequence[EvidenceSummary]],
     ctx: ValidationContext,
+    rule_gaps: Mapping[str, Sequence[Missing]] | None = None,
 ) -> ToolkitCompleteness:
-    """The completeness of every step of a toolkit; steps absent from the mappings count empty."""
+    """The completeness of every step of a form; steps absent from the mappings count empty."""
+    gaps = rule_gaps or {}
     return ToolkitCompleteness(
         steps=tuple(
-            step_completeness(step, answers.get(step.key) or {}, evidence.get(step.key) or (), ctx)
+            step_completeness(
+                step,
+                answers.get(step.key) or {},
+                evidence.get(step.key) or (),
+                ctx,
+                gaps.get(step.key) or (),
+            )
             for step in definition.steps
         )
     )

@@ -1,7 +1,9 @@
-"""The Equity Toolkit as a versioned definition: steps, questions and evidence, read from YAML.
+"""The forms as versioned definitions: steps, questions and evidence, read from YAML.
 
-The toolkit's exact wording is not fixed by the program, so it lives in data that program staff
-can revise for a new cycle. A toolkit started under one version keeps being read with it.
+The Equity Toolkit's exact wording is not fixed by the program, nor are the records of actions
+1.2 and 1.3, so each lives in data that program staff can revise for a new cycle: one file per
+form and version, ``<form>-<version>.yaml`` (domain.forms names the forms). A record started
+under one version keeps being read with it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
+from sct_forms.domain.forms import Form
 
 QUESTION_TYPES = (
     "short_text",
@@ -32,10 +36,16 @@ CHOICE_TYPES = ("choice", "multi_choice")
 DEFAULT_MAX_LENGTH = {"short_text": 200, "long_text": 5000}
 LANGUAGES = ("en", "es")
 
+#: The Equity Toolkit's version new toolkits start with.
 CURRENT_VERSION = "2024.1"
+#: The version each form's new records start with.
+CURRENT_VERSIONS: dict[Form, str] = {
+    Form.TOOLKIT: CURRENT_VERSION,
+    Form.TRAINING: "2024.1",
+    Form.STATEMENT: "2024.1",
+}
 
 DEFINITIONS_PACKAGE = "sct_forms.domain.definitions"
-_FILE_PATTERN = re.compile(r"^equity-toolkit-(?P<version>[0-9A-Za-z][0-9A-Za-z.\-]*)\.yaml$")
 _VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]*$")
 _KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _CHOICE_VALUE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -429,24 +439,33 @@ def _version_order(version: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
 
 
-def available_versions() -> list[str]:
-    """Versions shipped with the app, oldest first."""
+def _file_name(form: str, version: str) -> str:
+    return f"{Form(form)}-{version}.yaml"
+
+
+def available_versions(form: str = Form.TOOLKIT) -> list[str]:
+    """Versions of ``form`` shipped with the app, oldest first."""
+    prefix = f"{Form(form)}-"
     found = []
     for entry in resources.files(DEFINITIONS_PACKAGE).iterdir():
-        match = _FILE_PATTERN.match(entry.name)
-        if match:
-            found.append(match.group("version"))
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".yaml")):
+            continue
+        version = name[len(prefix) : -len(".yaml")]
+        # "equity-toolkit-x.yaml" must not pass for a version of a form named "equity".
+        if _VERSION_PATTERN.match(version) and version[0].isdigit():
+            found.append(version)
     return sorted(found, key=_version_order)
 
 
-def read_definition_data(version: str) -> dict[str, Any]:
+def read_definition_data(version: str, form: str = Form.TOOLKIT) -> dict[str, Any]:
     """The raw mapping of a shipped definition, for tools that derive a new version from it."""
     if not isinstance(version, str) or not _VERSION_PATTERN.match(version):
-        raise DefinitionError(f"unknown toolkit definition version {version!r}")
-    resource = resources.files(DEFINITIONS_PACKAGE) / f"equity-toolkit-{version}.yaml"
+        raise DefinitionError(f"unknown {form} definition version {version!r}")
+    where = _file_name(form, version)
+    resource = resources.files(DEFINITIONS_PACKAGE) / where
     if not resource.is_file():
-        raise DefinitionError(f"unknown toolkit definition version {version!r}")
-    where = f"equity-toolkit-{version}.yaml"
+        raise DefinitionError(f"unknown {form} definition version {version!r}")
     try:
         data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -457,13 +476,15 @@ def read_definition_data(version: str) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=16)
-def load_definition(version: str) -> ToolkitDefinition:
-    """The shipped definition of this version, checked; cached since definitions never change."""
-    data = read_definition_data(version)
+def load_definition(version: str, form: str = Form.TOOLKIT) -> ToolkitDefinition:
+    """The shipped definition of ``form`` in this version, checked; cached since definitions
+    never change."""
+    where = _file_name(form, version)
+    data = read_definition_data(version, form)
     try:
         definition = parse_definition(data)
     except DefinitionError as error:
-        raise DefinitionError(f"equity-toolkit-{version}.yaml: {error}") from error
+        raise DefinitionError(f"{where}: {error}") from error
     if definition.version != version:
-        raise DefinitionError(f"equity-toolkit-{version}.yaml: says version {definition.version!r}")
+        raise DefinitionError(f"{where}: says version {definition.version!r}")
     return definition

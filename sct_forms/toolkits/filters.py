@@ -11,7 +11,7 @@ from sct_forms.domain.completeness import Missing
 from sct_forms.domain.toolkit_definition import Step
 from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
-from sct_forms.toolkits.labels import town_label
+from sct_forms.toolkits.labels import record_title, town_label
 from sct_forms.toolkits.messages import field_anchor, problem_message
 from sct_forms.toolkits.presenters import FieldView, question_labels
 from sct_forms.toolkits.services import definition_for, may_answer_requests
@@ -77,5 +77,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["request_anchor"] = request_anchor
     app.jinja_env.filters["request_target_label"] = request_target_label
     app.jinja_env.globals["toolkit_step_number"] = toolkit_step_number
+    app.jinja_env.globals["record_title"] = record_title
     # Whether the answer fields of change requests show: the workflow's rule, asked here.
     app.jinja_env.globals["may_answer_requests"] = may_answer_requests

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask_babel import format_date
 
+from sct_forms.i18n import get_locale_language, ngettext
 from sct_forms.i18n import gettext as _
-from sct_forms.i18n import ngettext
 
 
 def _date(iso: str) -> str:
@@ -59,7 +59,54 @@ def problem_message(code: str, params: dict[str, Any], *, in_group: bool = False
             "Upload at least %(num)s files as evidence for this step.",
             params.get("min", 1),
         )
+    if code in _RULE_MESSAGES:
+        return _RULE_MESSAGES[code](params)
     return _("Check this answer.")
+
+
+def _role(params: dict[str, Any]) -> str:
+    role = params["role"]
+    return role.get(get_locale_language()) if hasattr(role, "get") else str(role)
+
+
+def _sessions_short(params: dict[str, Any]) -> str:
+    return ngettext(
+        "List every session of the series: %(num)s session is needed, %(have)s listed.",
+        "List every session of the series: %(num)s sessions are needed, %(have)s listed.",
+        params["needed"],
+        have=params["have"],
+    )
+
+
+def _role_short(params: dict[str, Any]) -> str:
+    return ngettext(
+        "The delegation needs %(num)s person in the role “%(role)s” who attended all "
+        "%(sessions)s sessions. It has %(have)s.",
+        "The delegation needs %(num)s people in the role “%(role)s” who attended all "
+        "%(sessions)s sessions. It has %(have)s.",
+        params["needed"],
+        role=_role(params),
+        sessions=params["sessions"],
+        have=params["have"],
+    )
+
+
+def _member_short(params: dict[str, Any]) -> str:
+    return _(
+        "%(name)s (%(role)s) attended %(attended)s of the %(sessions)s sessions.",
+        name=params["name"],
+        role=_role(params),
+        attended=params["attended"],
+        sessions=params["sessions"],
+    )
+
+
+# The rules of actions 1.2 and 1.3 (domain.action_rules) in words.
+_RULE_MESSAGES = {
+    "training_sessions_short": _sessions_short,
+    "delegation_role_short": _role_short,
+    "member_sessions_short": _member_short,
+}
 
 
 def start_refused_message(code: str, params: dict[str, Any]) -> str:

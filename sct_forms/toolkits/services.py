@@ -7,15 +7,23 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from sct_forms import audit
 from sct_forms.domain import workflow
+from sct_forms.domain.action_rules import training_gaps
 from sct_forms.domain.answers import Problem, ValidationContext, refusing_problems
 from sct_forms.domain.changes import changed_fields
-from sct_forms.domain.completeness import EvidenceSummary, ToolkitCompleteness, completeness
+from sct_forms.domain.completeness import (
+    EvidenceSummary,
+    Missing,
+    ToolkitCompleteness,
+    completeness,
+)
+from sct_forms.domain.forms import ACTION_FORMS, OWN_ACTION, Form
 from sct_forms.domain.roles import is_town_staff
 from sct_forms.domain.toolkit_definition import (
-    CURRENT_VERSION,
+    CURRENT_VERSIONS,
     ToolkitDefinition,
     load_definition,
 )
@@ -42,7 +50,7 @@ AUDIT_EXCERPT_LENGTH = 200
 
 
 def definition_for(toolkit: Toolkit) -> ToolkitDefinition:
-    return load_definition(toolkit.definition_version)
+    return load_definition(toolkit.definition_version, toolkit.form)
 
 
 def validation_context(toolkit: Toolkit, today: date | None = None) -> ValidationContext:
@@ -58,12 +66,21 @@ def evidence_by_step(toolkit: Toolkit) -> dict[str, list[EvidenceSummary]]:
     return found
 
 
+def rule_gaps(toolkit: Toolkit, definition: ToolkitDefinition) -> dict[str, list[Missing]]:
+    """What the form's own rules (domain.action_rules) still find missing, per step key."""
+    if toolkit.form == Form.TRAINING:
+        return training_gaps(definition, toolkit.answers_by_step(), toolkit.cycle.training_rule)
+    return {}
+
+
 def toolkit_completeness(toolkit: Toolkit, today: date | None = None) -> ToolkitCompleteness:
+    definition = definition_for(toolkit)
     return completeness(
-        definition_for(toolkit),
+        definition,
         toolkit.answers_by_step(),
         evidence_by_step(toolkit),
         validation_context(toolkit, today),
+        rule_gaps(toolkit, definition),
     )
 
 
@@ -85,14 +102,14 @@ class StartRefusedError(ValueError):
         self.code, self.params = code, params
 
 
-def toolkits_of(town: Municipality, cycle: Cycle) -> list[Toolkit]:
-    return list(
-        db.session.scalars(
-            select(Toolkit)
-            .where(Toolkit.municipality_id == town.id, Toolkit.cycle_id == cycle.id)
-            .order_by(Toolkit.created_at)
-        )
-    )
+def toolkits_of(
+    town: Municipality, cycle: Cycle, form: Form | None = Form.TOOLKIT
+) -> list[Toolkit]:
+    """The town's records of ``cycle``: its Equity Toolkits, another form's, or all (None)."""
+    query = select(Toolkit).where(Toolkit.municipality_id == town.id, Toolkit.cycle_id == cycle.id)
+    if form is not None:
+        query = query.where(Toolkit.form == form)
+    return list(db.session.scalars(query.order_by(Toolkit.created_at)))
 
 
 def pairable_actions(town: Municipality, cycle: Cycle) -> list[tuple[Category, list[Action]]]:
@@ -119,21 +136,107 @@ def start_toolkit(
         raise StartRefusedError("is_equity_action")
     if action.catalog_year != cycle.catalog_year:
         raise StartRefusedError("not_in_catalog", action=action.label, year=cycle.catalog_year)
-    already = db.session.scalar(
-        select(Toolkit).where(
-            Toolkit.municipality_id == town.id,
-            Toolkit.cycle_id == cycle.id,
-            Toolkit.paired_action_id == action.id,
-        )
-    )
+    already = _record_of(town, cycle, Form.TOOLKIT, action)
     if already is not None:
         raise StartRefusedError("already_paired", action=action.label, toolkit_id=already.id)
     if not confirmed:
         raise StartRefusedError("not_confirmed")
-    definition = load_definition(CURRENT_VERSION)
+    return _create_record(town, cycle, Form.TOOLKIT, action, user)
+
+
+@dataclass(frozen=True)
+class ActionRecordRow:
+    """One of the actions a town documents by itself (1.2, 1.3), and its record if started."""
+
+    form: Form
+    action: Action
+    record: Toolkit | None
+    completeness: ToolkitCompleteness | None
+
+
+def action_records(town: Municipality, cycle: Cycle) -> list[ActionRecordRow]:
+    """Actions 1.2 and 1.3 of the cycle's catalog with the town's records of them."""
+    numbers = {OWN_ACTION[form]: form for form in ACTION_FORMS}
+    actions = db.session.scalars(
+        select(Action).where(
+            Action.catalog_year == cycle.catalog_year, Action.number.in_(list(numbers))
+        )
+    ).all()
+    rows = []
+    for action in sorted(actions, key=lambda a: a.sort_key):
+        form = numbers[action.number]
+        record = action_record(town, cycle, form)
+        rows.append(
+            ActionRecordRow(
+                form=form,
+                action=action,
+                record=record,
+                completeness=toolkit_completeness(record) if record else None,
+            )
+        )
+    return rows
+
+
+def action_record(town: Municipality, cycle: Cycle, form: Form) -> Toolkit | None:
+    """The town's record of action 1.2 or 1.3 (``form``) in ``cycle``, if it was started."""
+    return db.session.scalar(
+        select(Toolkit).where(
+            Toolkit.municipality_id == town.id,
+            Toolkit.cycle_id == cycle.id,
+            Toolkit.form == form,
+        )
+    )
+
+
+def start_action_record(town: Municipality, cycle: Cycle, form: str, user: User) -> Toolkit:
+    """The town's draft record of action 1.2 or 1.3, started now unless it already exists.
+
+    Only the town's own staff start it. Starting twice (a double click, two people at once)
+    gives the same record: one per town and cycle.
+    """
+    if form not in ACTION_FORMS:
+        raise StartRefusedError("unknown_form")
+    if not is_town_staff(user, town.id):
+        raise PermissionError("only the town's own staff start its records")
+    already = action_record(town, cycle, Form(form))
+    if already is not None:
+        return already
+    number = OWN_ACTION[Form(form)]
+    action = db.session.scalar(
+        select(Action).where(Action.catalog_year == cycle.catalog_year, Action.number == number)
+    )
+    if action is None:
+        raise StartRefusedError("not_in_catalog", action=number, year=cycle.catalog_year)
+    try:
+        return _create_record(town, cycle, Form(form), action, user)
+    except IntegrityError:
+        # Someone started it a moment earlier: theirs is the one record.
+        db.session.rollback()
+        existing = action_record(town, cycle, Form(form))
+        if existing is None:
+            raise
+        return existing
+
+
+def _record_of(town: Municipality, cycle: Cycle, form: Form, action: Action) -> Toolkit | None:
+    return db.session.scalar(
+        select(Toolkit).where(
+            Toolkit.municipality_id == town.id,
+            Toolkit.cycle_id == cycle.id,
+            Toolkit.form == form,
+            Toolkit.paired_action_id == action.id,
+        )
+    )
+
+
+def _create_record(
+    town: Municipality, cycle: Cycle, form: Form, action: Action, user: User
+) -> Toolkit:
+    definition = load_definition(CURRENT_VERSIONS[form], form)
     toolkit = Toolkit(
         municipality=town,
         cycle=cycle,
+        form=form,
         paired_action=action,
         definition_version=definition.version,
         state=State.DRAFT,
@@ -151,6 +254,7 @@ def start_toolkit(
         "toolkit.started",
         toolkit,
         user,
+        form=form.value,
         paired_action=action.number,
         cycle=cycle.name,
         definition_version=definition.version,

@@ -1,4 +1,5 @@
-"""Starting an Equity Toolkit and filling in its steps (htmx-enhanced, works without JS)."""
+"""Starting an Equity Toolkit or the record of action 1.2 or 1.3, and filling in its steps
+(htmx-enhanced, works without JS)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sct_forms.domain.answers import (
     validate_step_answers,
     validate_value,
 )
+from sct_forms.domain.forms import ACTION_FORMS
 from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.extensions import csrf
 from sct_forms.i18n import get_locale_language
@@ -86,6 +88,24 @@ def start(slug: str):
         query=query,
         error=error,
     ), status
+
+
+@bp.post("/towns/<slug>/actions/<form>/start")
+@roles_required(Role.STAFF)
+def start_action(slug: str, form: str):
+    """Start (or open, if it exists) the town's record of action 1.2 or 1.3 in this cycle."""
+    town = municipality_or_404(slug)
+    cycle = current_cycle(date.today())
+    if cycle is None or form not in ACTION_FORMS:
+        abort(404)
+    try:
+        record = services.start_action_record(town, cycle, form, current_user)
+    except PermissionError:
+        abort(403)
+    except services.StartRefusedError:
+        abort(404)
+    first = services.definition_for(record).steps[0]
+    return redirect(url_for("toolkits.step", toolkit_id=record.id, step_key=first.key), 303)
 
 
 # --- step pages -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle
 from sct_forms.review.queries import open_request_counts
 from sct_forms.templating import render
-from sct_forms.toolkits.services import toolkit_completeness, toolkits_of
+from sct_forms.toolkits.services import action_records, toolkit_completeness, toolkits_of
 from sct_forms.towns.queries import tiers_for
 
 bp = Blueprint("towns", __name__, url_prefix="/towns")
@@ -33,6 +33,7 @@ def show(slug: str):
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
     town_toolkits = toolkits_of(town, cycle) if cycle else []
     toolkits = [(toolkit, toolkit_completeness(toolkit)) for toolkit in town_toolkits]
+    records = action_records(town, cycle) if cycle else []
     tiers = tiers_for(town, cycle) if cycle else None
     return render(
         "towns/show.html",
@@ -42,7 +43,10 @@ def show(slug: str):
         today=date.today(),
         toolkits=toolkits,
         tiers=tiers,
-        open_counts=open_request_counts([t.id for t in town_toolkits]),
+        records=records,
+        open_counts=open_request_counts(
+            [t.id for t in town_toolkits] + [r.record.id for r in records if r.record]
+        ),
         may_ask_history=current_user.role in REVIEW_PARTIES,
         may_start=current_user.role == Role.STAFF
         and cycle is not None

@@ -353,7 +353,7 @@ def test_fill_in_a_whole_toolkit_and_find_every_answer_after_reloading(page, liv
 
 def expect_toolkit_complete(page) -> None:
     expect(page.locator("#toolkit-meter")).to_have_attribute("value", "100")
-    expect(page.get_by_text("The toolkit is 100% complete")).to_be_visible()
+    expect(page.get_by_text("Complete: 100%")).to_be_visible()
     expect(page.get_by_text("Every step is complete.")).to_be_visible()
     expect(page.locator(".review-step .step-state")).to_have_text(["(Complete)"] * 6)
 

@@ -196,7 +196,7 @@ def test_load_definition_is_cached() -> None:
     "version", ["1999.1", "../definitions/equity-toolkit-2024.1", "", "2024.1 "]
 )
 def test_unknown_version_is_a_definition_error(version: str) -> None:
-    with pytest.raises(DefinitionError, match="unknown toolkit definition version"):
+    with pytest.raises(DefinitionError, match="unknown equity-toolkit definition version"):
         load_definition(version)
 
 
