@@ -512,7 +512,7 @@ def test_town_packet_has_every_toolkit_but_withdrawn_and_the_tier_summary(town_p
     # The tier summary in the town page's words.
     assert "Level reached for the equity requirement: Bronze." in text
     assert "you have 1 approved, 0 with reviewers, 1 in progress." in text
-    assert "Action 1.2 approved: not yet." in text
+    assert "Action 1.2 approved: not yet, not started." in text
     # The draft says so in its own running header; the approved one carries no mark.
     assert "DRAFT — NOT SUBMITTED · Windham · 5.4 Assess Climate Vulnerability" in text
     # Outline: the tier summary, then each toolkit with its six steps, then attachments.
