@@ -49,7 +49,7 @@ from sct_forms.towns.queries import tiers_for
 #: Part of every cache key: raise it whenever a packet template, print.css or the packet code
 #: (this module, packet_evidence, packet_pdf) changes what a packet looks like, so packets made
 #: by the old code are not served again.
-TEMPLATE_VERSION = "2026.1"
+TEMPLATE_VERSION = "2026.2"
 
 _SLUG = re.compile(r"[^a-z0-9.]+")
 
