@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
 from sct_forms.extensions import db
-from sct_forms.models import CoachAssignment, Municipality, Toolkit, User
+from sct_forms.models import CoachAssignment, Evidence, Municipality, Toolkit, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M")
@@ -33,7 +33,9 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         @login_required
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if current_user.role not in roles:
-                abort(403)
+                # A town the user may not see stays unseen: 404, as for its objects, rather
+                # than a refusal that tells the town or its record exists.
+                abort(404 if names_hidden_town(kwargs) else 403)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -66,13 +68,33 @@ def may_see_municipality(user: User, municipality_id: int) -> bool:
 
 
 def municipality_or_404(slug: str) -> Municipality:
-    """The town named by ``slug``, if the current user may see it (403 when not theirs)."""
+    """The town named by ``slug``, if the current user may see it.
+
+    A town the user may not see answers 404 like one that does not exist, as objects do in
+    ``visible_or_404``: a coach learns nothing of the towns not assigned to them.
+    """
     municipality = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
-    if municipality is None:
+    if municipality is None or not may_see_municipality(current_user, municipality.id):
         abort(404)
-    if not may_see_municipality(current_user, municipality.id):
-        abort(403)
     return municipality
+
+
+# Route arguments that name something of one town, and what they name.
+_TOWN_OBJECT_ARGUMENTS: dict[str, type] = {"toolkit_id": Toolkit, "evidence_id": Evidence}
+
+
+def names_hidden_town(arguments: dict[str, Any]) -> bool:
+    """Whether a route's arguments name a town, or a record or file of a town, that the
+    current user may not see (or that does not exist)."""
+    slug = arguments.get("slug")
+    if isinstance(slug, str):
+        town_id = db.session.scalar(select(Municipality.id).where(Municipality.slug == slug))
+        return town_id is None or not may_see_municipality(current_user, town_id)
+    for name, model in _TOWN_OBJECT_ARGUMENTS.items():
+        if name in arguments:
+            obj = db.session.get(model, arguments[name])
+            return obj is None or not may_see_municipality(current_user, obj.municipality_id)
+    return False
 
 
 def visible_or_404(model: type[M], object_id: int) -> M:

@@ -42,7 +42,11 @@ def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
         Role.STAFF: [("towns.show", _("Our town"))],
         Role.REVIEWER: [("review.queue", _("Review queue"))],
         Role.COACH: [("coaching.my_towns", _("My towns"))],
-        Role.ADMIN: [("admin.overview", _("Administration")), ("review.queue", _("Review queue"))],
+        Role.ADMIN: [
+            ("admin.overview", _("Administration")),
+            ("review.queue", _("Review queue")),
+            ("coaching.requests", _("Coaching requests")),
+        ],
     }
     return places.get(user.role, [])
 

@@ -88,7 +88,7 @@ def test_role_pages_are_for_their_roles(request, as_user, cycle, role_fixture, u
 def test_coach_sees_assigned_town_but_not_others(as_user, coach_user, town, other_town, cycle):
     client = as_user(coach_user)
     assert client.get(f"/towns/{town.slug}").status_code == 200
-    assert client.get(f"/towns/{other_town.slug}").status_code == 403
+    assert client.get(f"/towns/{other_town.slug}").status_code == 404
 
 
 def test_reviewer_and_admin_see_every_town(as_user, reviewer_user, admin_user, other_town, cycle):

@@ -81,7 +81,7 @@ def test_confirmation_is_required_and_the_choice_is_kept(as_user, staff_user, cy
 
 
 def test_only_staff_of_the_town_may_start(as_user, town, other_staff_user, cycle, catalog):
-    assert post_start(as_user(other_staff_user), catalog["3.4"].id).status_code == 403
+    assert post_start(as_user(other_staff_user), catalog["3.4"].id).status_code == 404
 
 
 def test_reviewer_cannot_start_a_toolkit(as_user, reviewer_user, town, cycle, catalog):

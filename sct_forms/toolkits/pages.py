@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from sct_forms.coaching.presenters import coach_notes
 from sct_forms.domain import workflow
 from sct_forms.domain.roles import REVIEWING_ROLES, is_town_staff
 from sct_forms.domain.workflow import State
@@ -106,6 +107,7 @@ def review_page(
         requests=requests,
         comments=comments_of(toolkit, include_internal=reviewer_side),
         timeline=timeline(toolkit, for_town=not reviewer_side),
+        coach_notes=coach_notes(toolkit, current_user),
         error=error,
         failed_form=form,
         failed_request_id=request_id,

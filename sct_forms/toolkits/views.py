@@ -19,6 +19,7 @@ from sct_forms.access import (
     visible_or_404,
 )
 from sct_forms.auth.resume import resumable
+from sct_forms.coaching.presenters import coach_notes
 from sct_forms.cycles import current_cycle
 from sct_forms.domain.answers import (
     clean_text,
@@ -116,7 +117,8 @@ def start_action(slug: str, form: str):
 def step(toolkit_id: int, step_key: str):
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
     view = step_view(toolkit, definition, step_def)
-    return render("toolkits/step.html", view=view)
+    notes = coach_notes(toolkit, current_user, step_def.key)
+    return render("toolkits/step.html", view=view, coach_notes=notes)
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>")

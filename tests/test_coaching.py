@@ -1,0 +1,383 @@
+"""Equity coaching: a town asks for a coach, an administrator assigns one, the coach advises."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from sct_forms.coaching import services
+from sct_forms.coaching.services import CoachingError
+from sct_forms.domain.coaching import RequestStatus
+from sct_forms.extensions import db
+from sct_forms.models import (
+    AuditEvent,
+    CoachAssignment,
+    CoachComment,
+    CoachRequest,
+    OutboxMessage,
+)
+from tests.conftest import make_user
+from tests.toolkit_helpers import make_toolkit
+
+REQUEST = {
+    "topics": "Reaching Spanish-speaking families\nfor our open space plan.",
+    "meeting": "video",
+    "availability": "Tuesday mornings",
+}
+
+
+@pytest.fixture
+def new_coach(app, password_hash):
+    """An active coach with no town yet."""
+    return make_user("coach", "jordan.coach@sct.test", password_hash)
+
+
+def open_request(town, staff_user) -> CoachRequest:
+    return services.request_coach(town, staff_user, **REQUEST)
+
+
+def mails(kind: str) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
+
+
+def audit_actions() -> list[str]:
+    return [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+# --- the town asks ----------------------------------------------------------------------------
+
+
+def test_staff_ask_for_a_coach_and_the_administrators_are_emailed(
+    as_user, staff_user, admin_user, town
+):
+    client = as_user(staff_user)
+    page = client.get(f"/coaching/towns/{town.slug}/request")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<legend" in html and "How would you like to meet?" in html
+    response = client.post(f"/coaching/towns/{town.slug}/request", data=REQUEST)
+    assert response.status_code == 303
+    request = db.session.scalars(select(CoachRequest)).one()
+    assert (request.status, request.meeting, request.requested_by_id) == (
+        RequestStatus.OPEN,
+        "video",
+        staff_user.id,
+    )
+    assert request.topics == REQUEST["topics"]
+    [mail] = mails("coaching.requested")
+    assert mail.to_address == admin_user.email
+    assert "Windham" in mail.subject and "Tuesday mornings" in mail.body_text
+    assert "http://localhost/coaching/requests" in mail.body_text
+    assert "coaching.requested" in audit_actions()
+    # The open request is shown, plainly, instead of a second form.
+    html = client.get(f"/coaching/towns/{town.slug}/request").get_data(as_text=True)
+    assert "Your request is waiting for a coach" in html and "Tuesday mornings" in html
+    assert 'name="topics"' not in html
+
+
+def test_a_refused_request_keeps_what_was_typed(as_user, staff_user, town):
+    client = as_user(staff_user)
+    data = {"topics": "Help with step 3", "meeting": "", "availability": "x" * 1001}
+    response = client.post(f"/coaching/towns/{town.slug}/request", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "There is a problem" in html
+    assert "Choose how you would like to meet your coach." in html
+    assert "Use 1000 characters or fewer. You have 1001." in html
+    assert "Help with step 3" in html and "x" * 1001 in html
+    assert db.session.scalars(select(CoachRequest)).all() == []
+
+
+def test_topics_and_availability_are_required(as_user, staff_user, town):
+    response = as_user(staff_user).post(
+        f"/coaching/towns/{town.slug}/request", data={"meeting": "phone"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Say what you would like help with." in html
+    assert "Say when you are available to meet." in html
+    assert 'value="phone" checked' in html
+
+
+def test_one_open_request_per_town(as_user, staff_user, town):
+    open_request(town, staff_user)
+    with pytest.raises(CoachingError) as refused:
+        open_request(town, staff_user)
+    assert refused.value.code == "already_open"
+    response = as_user(staff_user).post(f"/coaching/towns/{town.slug}/request", data=REQUEST)
+    assert response.status_code == 409
+    assert "already asked for a coach" in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(CoachRequest)).all()) == 1
+
+
+def test_staff_withdraw_their_open_request_and_may_ask_again(as_user, staff_user, town):
+    request = open_request(town, staff_user)
+    client = as_user(staff_user)
+    assert client.post(f"/coaching/towns/{town.slug}/request/withdraw").status_code == 303
+    db.session.refresh(request)
+    assert request.status == RequestStatus.WITHDRAWN
+    assert "coaching.request_withdrawn" in audit_actions()
+    assert client.post(f"/coaching/towns/{town.slug}/request/withdraw").status_code == 409
+    assert client.post(f"/coaching/towns/{town.slug}/request", data=REQUEST).status_code == 303
+
+
+@pytest.mark.parametrize("role", ["other_staff_user", "coach_user", "reviewer_user", "admin_user"])
+def test_only_the_towns_staff_ask_for_its_coach(request, town, staff_user, role):
+    user = request.getfixturevalue(role)
+    with pytest.raises(CoachingError) as refused:
+        services.request_coach(town, user, **REQUEST)
+    assert refused.value.status == 403
+    open_request(town, staff_user)
+    with pytest.raises(CoachingError) as refused:
+        services.withdraw_open_request(town, user)
+    assert refused.value.status == 403
+    assert [r.status for r in db.session.scalars(select(CoachRequest))] == [RequestStatus.OPEN]
+
+
+def test_other_roles_cannot_post_a_request(as_user, town, coach_user, reviewer_user):
+    assert (
+        as_user(coach_user).post(f"/coaching/towns/{town.slug}/request", data=REQUEST).status_code
+        == 403
+    )
+    assert db.session.scalars(select(CoachRequest)).all() == []
+
+
+def test_the_town_page_links_to_coaching(as_user, staff_user, town, cycle):
+    html = as_user(staff_user).get(f"/towns/{town.slug}").get_data(as_text=True)
+    assert f'href="/coaching/towns/{town.slug}/request"' in html
+
+
+# --- administrators assign --------------------------------------------------------------------
+
+
+def test_an_admin_assigns_a_coach_and_both_sides_are_emailed(
+    as_user, staff_user, admin_user, new_coach, town
+):
+    request = open_request(town, staff_user)
+    client = as_user(admin_user)
+    page = client.get("/coaching/requests")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Windham" in html and "Tuesday mornings" in html and "By video call" in html
+    assert staff_user.name in html and f'<option value="{new_coach.id}"' in html
+    assert 'href="/coaching/requests"' in html  # the administrators' navigation
+
+    response = client.post(
+        f"/coaching/requests/{request.id}/assign", data={"coach_id": new_coach.id}
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert (request.status, request.coach_id, request.assigned_by_id) == (
+        RequestStatus.ASSIGNED,
+        new_coach.id,
+        admin_user.id,
+    )
+    assert request.assigned_at is not None
+    assignment = db.session.scalars(select(CoachAssignment)).one()
+    assert (assignment.coach_id, assignment.municipality_id, assignment.assigned_by_id) == (
+        new_coach.id,
+        town.id,
+        admin_user.id,
+    )
+    assert "coaching.assigned" in audit_actions()
+    to_coach, to_town = mails("coaching.assigned")
+    assert to_coach.to_address == new_coach.email
+    assert "Windham" in to_coach.body_text and "Reaching Spanish-speaking" in to_coach.body_text
+    assert staff_user.email in to_coach.body_text and "Tuesday mornings" in to_coach.body_text
+    assert to_town.to_address == staff_user.email
+    assert new_coach.name in to_town.body_text and new_coach.email in to_town.body_text
+    # Pressed twice: nothing happens twice.
+    again = client.post(f"/coaching/requests/{request.id}/assign", data={"coach_id": new_coach.id})
+    assert again.status_code == 409
+    assert len(mails("coaching.assigned")) == 2
+    # The coach now sees the town; the town sees its coach.
+    client.post("/sign-out")
+    assert as_user(new_coach).get(f"/towns/{town.slug}").status_code == 200
+    client.post("/sign-out")
+    html = as_user(staff_user).get(f"/coaching/towns/{town.slug}/request").get_data(as_text=True)
+    assert new_coach.email in html and "Coach assigned" in html
+
+
+def test_assigning_a_coach_already_assigned_keeps_one_assignment(
+    staff_user, admin_user, coach_user, town
+):
+    services.assign_coach(open_request(town, staff_user), coach_user.id, admin_user)
+    assert len(db.session.scalars(select(CoachAssignment)).all()) == 1
+
+
+def test_only_active_coaches_can_be_assigned(
+    as_user, staff_user, admin_user, reviewer_user, new_coach, town
+):
+    request = open_request(town, staff_user)
+    new_coach.active = False
+    db.session.commit()
+    for chosen in (new_coach.id, reviewer_user.id, 99999):
+        with pytest.raises(CoachingError) as refused:
+            services.assign_coach(request, chosen, admin_user)
+        assert refused.value.code == "not_a_coach"
+    client = as_user(admin_user)
+    response = client.post(
+        f"/coaching/requests/{request.id}/assign", data={"coach_id": reviewer_user.id}
+    )
+    assert response.status_code == 422
+    assert "Choose an active coach from the list." in response.get_data(as_text=True)
+    response = client.post(f"/coaching/requests/{request.id}/assign", data={"coach_id": "1e9"})
+    assert response.status_code == 422
+    db.session.refresh(request)
+    assert request.status == RequestStatus.OPEN
+    assert db.session.scalars(select(CoachAssignment)).all() == []
+
+
+@pytest.mark.parametrize("role", ["staff_user", "coach_user", "reviewer_user"])
+def test_only_admins_assign_and_end_assignments(
+    request, as_user, town, staff_user, new_coach, role
+):
+    user = request.getfixturevalue(role)
+    coach_request = open_request(town, staff_user)
+    assignment = CoachAssignment(coach_id=new_coach.id, municipality_id=town.id)
+    db.session.add(assignment)
+    db.session.commit()
+    with pytest.raises(CoachingError) as refused:
+        services.assign_coach(coach_request, new_coach.id, user)
+    assert refused.value.status == 403
+    with pytest.raises(CoachingError) as refused:
+        services.end_assignment(assignment, user)
+    assert refused.value.status == 403
+    client = as_user(user)
+    assert client.get("/coaching/requests").status_code == 403
+    response = client.post(
+        f"/coaching/requests/{coach_request.id}/assign", data={"coach_id": new_coach.id}
+    )
+    assert response.status_code == 403
+    assert client.post(f"/coaching/assignments/{assignment.id}/end").status_code == 403
+    db.session.expire_all()
+    assert coach_request.status == RequestStatus.OPEN
+    assert len(db.session.scalars(select(CoachAssignment)).all()) == 2 - (role != "coach_user")
+
+
+def test_an_admin_ends_an_assignment_and_the_coach_loses_the_town(
+    as_user, admin_user, coach_user, town, cycle
+):
+    assignment = db.session.scalars(select(CoachAssignment)).one()
+    client = as_user(admin_user)
+    assert "Casey Coach" in client.get("/coaching/requests").get_data(as_text=True)
+    assert client.post(f"/coaching/assignments/{assignment.id}/end").status_code == 303
+    assert db.session.scalars(select(CoachAssignment)).all() == []
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "coaching.assignment_ended")
+    ).one()
+    assert event.actor_id == admin_user.id and event.details["coach_id"] == coach_user.id
+    client.post("/sign-out")
+    assert as_user(coach_user).get(f"/towns/{town.slug}").status_code == 404
+
+
+# --- the coach's towns ------------------------------------------------------------------------
+
+
+def test_the_coach_sees_each_towns_level_and_what_the_next_needs(
+    as_user, coach_user, staff_user, town, cycle, catalog
+):
+    draft = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    approved = make_toolkit(town, cycle, catalog["5.4"], staff_user)
+    approved.state = "approved"
+    db.session.commit()
+    html = as_user(coach_user).get("/coaching/towns").get_data(as_text=True)
+    assert "Level reached for the equity requirement: Bronze." in html
+    assert "Next level: Silver." in html
+    assert "needs 3 different actions with an approved toolkit" in html
+    assert "you have 1 approved, 0 with reviewers, 1 in progress." in html
+    assert f'href="/toolkits/{draft.id}"' in html and f'href="/toolkits/{approved.id}"' in html
+    assert "Draft" in html and "Approved" in html
+
+
+# --- the coach's advice -----------------------------------------------------------------------
+
+
+def test_a_coach_comments_on_a_draft_and_the_town_reads_it(
+    as_user, client, coach_user, staff_user, reviewer_user, town, cycle, catalog
+):
+    toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    coach = as_user(coach_user)
+    step_page = coach.get(f"/toolkits/{toolkit.id}/steps/outreach")
+    assert step_page.status_code == 200
+    comment_form = f'action="/coaching/toolkits/{toolkit.id}/comments"'
+    assert comment_form in step_page.get_data(as_text=True)
+    response = coach.post(
+        f"/coaching/toolkits/{toolkit.id}/comments",
+        data={"step_key": "outreach", "body": "Try the library's Saturday hours."},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(
+        f"/toolkits/{toolkit.id}/steps/outreach#coach-comments"
+    )
+    coach.post(f"/coaching/toolkits/{toolkit.id}/comments", data={"body": "A good start overall."})
+    comments = db.session.scalars(select(CoachComment).order_by(CoachComment.id)).all()
+    assert [(c.step_key, c.author_id, c.municipality_id) for c in comments] == [
+        ("outreach", coach_user.id, town.id),
+        (None, coach_user.id, town.id),
+    ]
+    assert audit_actions().count("toolkit.coach_commented") == 2
+    [first, second] = mails("coaching.commented")
+    assert first.to_address == staff_user.email and first.toolkit_id == toolkit.id
+    assert "Try the library's Saturday hours." in first.body_text and "step 3" in first.body_text
+    assert f"/toolkits/{toolkit.id}/steps/outreach" in first.body_text
+    client.post("/sign-out")
+
+    staff = as_user(staff_user)
+    html = staff.get(f"/toolkits/{toolkit.id}/steps/outreach").get_data(as_text=True)
+    assert "Advice from your equity coach, Casey Coach," in html
+    assert "Try the library&#39;s Saturday hours." in html
+    assert "A good start overall." not in html  # on the record's page, not on each step
+    assert 'action="/coaching/toolkits/' not in html  # staff read, they do not write advice
+    overview = staff.get(f"/toolkits/{toolkit.id}").get_data(as_text=True)
+    assert (
+        "A good start overall." in overview and "Try the library&#39;s Saturday hours." in overview
+    )
+    client.post("/sign-out")
+    review_side = as_user(reviewer_user).get(f"/toolkits/{toolkit.id}").get_data(as_text=True)
+    assert "A good start overall." in review_side
+
+
+def test_a_refused_comment_keeps_the_text_and_says_why(
+    as_user, coach_user, staff_user, town, cycle, catalog
+):
+    toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    client = as_user(coach_user)
+    long_text = "word " * 900
+    response = client.post(
+        f"/coaching/toolkits/{toolkit.id}/comments", data={"step_key": "context", "body": long_text}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "There is a problem" in html and "Use 4000 characters or fewer. You have 4499." in html
+    assert long_text.strip() in html
+    empty = client.post(f"/coaching/toolkits/{toolkit.id}/comments", data={"body": "  "})
+    assert empty.status_code == 422
+    assert "Write your advice before sending it." in empty.get_data(as_text=True)
+    nul = client.post(f"/coaching/toolkits/{toolkit.id}/comments", data={"body": "a\x00b"})
+    assert nul.status_code == 400  # refused before any view, as every NUL byte is
+    unknown_step = client.post(
+        f"/coaching/toolkits/{toolkit.id}/comments", data={"step_key": "nope", "body": "Hi"}
+    )
+    assert unknown_step.status_code == 404
+    assert db.session.scalars(select(CoachComment)).all() == []
+
+
+@pytest.mark.parametrize("role", ["staff_user", "reviewer_user", "admin_user", "unassigned_coach"])
+def test_only_the_towns_coach_comments(
+    request, as_user, staff_user, town, cycle, catalog, role, password_hash
+):
+    toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    if role == "unassigned_coach":
+        user = make_user("coach", "lee.coach@sct.test", password_hash)
+    else:
+        user = request.getfixturevalue(role)
+    with pytest.raises(CoachingError) as refused:
+        services.add_comment(toolkit, "context", "Advice", user)
+    assert refused.value.status == 403
+    response = as_user(user).post(
+        f"/coaching/toolkits/{toolkit.id}/comments", data={"step_key": "context", "body": "Hi"}
+    )
+    assert response.status_code == (404 if role == "unassigned_coach" else 403)
+    assert db.session.scalars(select(CoachComment)).all() == []
+    assert mails("coaching.commented") == []
