@@ -184,8 +184,6 @@ def test_every_post_form_refuses_a_request_without_its_token(
         tier="bronze",
         expires_on=date(2028, 12, 31),
         issued_by_id=admin_user.id,
-        sha256="0" * 64,
-        storage_name="test-certificate-xxxxxxxxxxxxxxxx",
     )
     db.session.add(certificate)
     db.session.commit()
@@ -220,7 +218,8 @@ def test_every_post_form_refuses_a_request_without_its_token(
             {"email": staff_user.email, "password": PASSWORD},
         ),
         "auth.sign_out": ("staff", "/sign-out", {}),
-        "certificates.issue": ("reviewer", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
+        "certificates.issue": ("admin", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
+        "certificates.release": ("admin", f"/admin/cycles/{cycle.id}/certificates", {}),
         "certificates.revoke_certificate": (
             "admin",
             f"/certificates/{certificate.serial}/revoke",

@@ -1,9 +1,12 @@
-"""A certificate as a PDF: its template rendered once, in English, with a QR code to its check page.
+"""A certificate as a PDF: rendered once per language, with a QR code to its check page.
 
 * The PDF is PDF/A-3b (archival; fonts embedded, colours defined). Should WeasyPrint fail to
   make it, the certificate falls back to PDF/UA-1 and the audit record names the variant used.
-* The PDF is always in English: it is the program's official record, the same whoever clicks;
-  the verification page speaks the reader's language.
+* English is rendered at issue, so every certificate has it; another language is rendered the
+  first time someone asks for it, then stored and served like the English one. Each language's
+  file has its own SHA-256, and the verification page lists them all.
+* The issuer printed is Sustainable CT, never a person: a certificate is the program's
+  decision. The reviewers whose approvals earned it are named in the audit log.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import segno
 from flask import current_app
 
 from sct_forms.documents.render import document_context, render_pdf
-from sct_forms.models import Cycle, Municipality, User
+from sct_forms.models import Cycle, Municipality
 from sct_forms.models.certificates import Certificate
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 CERTIFICATE_TEMPLATE = "pdf/certificate.html"
+#: Rendered at issue: every certificate has its English document.
 CERTIFICATE_LANGUAGE = "en"
 
 #: Tried in order; the first that renders is stored.
@@ -67,15 +71,18 @@ def _weasyprint_icc_file_left_open() -> Iterator[None]:
 
 
 def render_certificate(
-    certificate: Certificate, town: Municipality, cycle: Cycle, issuer: User, issued_on: date
+    certificate: Certificate,
+    town: Municipality,
+    cycle: Cycle,
+    issued_on: date,
+    language: str = CERTIFICATE_LANGUAGE,
 ) -> tuple[bytes, str]:
-    """(PDF bytes, variant) for a certificate not yet stored: PDF/A-3b, else PDF/UA-1."""
+    """(PDF bytes, variant) of the certificate in ``language``: PDF/A-3b, else PDF/UA-1."""
     url = verification_url(certificate.serial)
     context = {
         "certificate": certificate,
         "town": town,
         "cycle": cycle,
-        "issuer": issuer,
         "issued_on": issued_on,
         "verification_url": url,
         "qr_svg": make_qr_svg(url),
@@ -83,7 +90,7 @@ def render_certificate(
     failure: Exception | None = None
     for variant in PDF_VARIANTS:
         try:
-            with document_context(CERTIFICATE_LANGUAGE), _weasyprint_icc_file_left_open():
+            with document_context(language), _weasyprint_icc_file_left_open():
                 data = render_pdf(
                     CERTIFICATE_TEMPLATE,
                     municipality_id=town.id,

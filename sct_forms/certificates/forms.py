@@ -1,4 +1,4 @@
-"""The certificate pages' forms: the issue button and a revocation with its reason."""
+"""The certificate pages' forms: issue and release buttons, a revocation and its reason."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from sct_forms.forms import OUT_OF_DATE, ButtonForm, IdField, tidy
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import lazy_gettext as _l
 
-__all__ = ["IssueForm", "RevokeForm"]
+__all__ = ["IssueForm", "ReleaseForm", "RevokeForm"]
 
 
 class IssueForm(ButtonForm):
-    """The issue button; ``cycle`` is the cycle the page showed (the current one if left out)."""
+    """An administrator's issue button; ``cycle`` is the cycle the page showed (the current
+    one if left out)."""
 
     cycle = IdField(_l("Cycle"), OUT_OF_DATE, widget=HiddenInput())
+
+
+class ReleaseForm(ButtonForm):
+    """The "Release certificates" button: the cycle is in the address, the token in the form."""
 
 
 class RevokeForm(ButtonForm):

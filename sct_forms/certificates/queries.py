@@ -7,10 +7,12 @@ from sqlalchemy import select
 from sct_forms.domain.certificates import CertificateStatus
 from sct_forms.extensions import db
 from sct_forms.models import Cycle, Municipality
-from sct_forms.models.certificates import Certificate
+from sct_forms.models.certificates import Certificate, CertificateDocument
 
 __all__ = [
     "by_serial",
+    "documents_by_sha256",
+    "document_of",
     "certificates_of",
     "last_revoked",
     "serial_taken",
@@ -59,5 +61,27 @@ def certificates_of(town: Municipality) -> list[Certificate]:
             select(Certificate)
             .where(Certificate.municipality_id == town.id)
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        )
+    )
+
+
+def document_of(certificate: Certificate, language: str) -> CertificateDocument | None:
+    """The certificate's stored document in ``language``, read from the database (not from a
+    relationship loaded earlier, which a request racing this one would not have updated)."""
+    return db.session.scalar(
+        select(CertificateDocument).where(
+            CertificateDocument.certificate_id == certificate.id,
+            CertificateDocument.language == language,
+        )
+    )
+
+
+def documents_by_sha256(digest: str) -> list[CertificateDocument]:
+    """The stored documents whose bytes have this SHA-256 (lowercase hex); normally one."""
+    return list(
+        db.session.scalars(
+            select(CertificateDocument)
+            .where(CertificateDocument.sha256 == digest)
+            .order_by(CertificateDocument.id)
         )
     )

@@ -1,7 +1,8 @@
-"""Where a certificate's PDF is kept: written once under a random name, read back by its hash.
+"""Where a certificate's PDFs are kept: each language's document written once under a random
+name, read back checked against its hash.
 
-Downloads serve the stored file and never render again, so the hash on the public verification
-page always matches the file the town was given.
+Downloads serve the stored file and never render it again, so the hash on the public
+verification page always matches the file the town was given.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from flask import current_app
 
 from sct_forms.files import PendingWrites
-from sct_forms.models.certificates import Certificate
+from sct_forms.models.certificates import CertificateDocument
 
 __all__ = ["certificate_path", "certificate_root", "read_stored_pdf", "write_pending"]
 
@@ -41,9 +42,12 @@ def write_pending(pending: PendingWrites, data: bytes) -> str:
     return name
 
 
-def read_stored_pdf(certificate: Certificate) -> bytes:
+def read_stored_pdf(document: CertificateDocument) -> bytes:
     """The stored bytes, checked against the SHA-256 on record (ValueError if they differ)."""
-    data = certificate_path(certificate.storage_name).read_bytes()
-    if hashlib.sha256(data).hexdigest() != certificate.sha256:
-        raise ValueError(f"stored file of certificate {certificate.serial} does not match")
+    data = certificate_path(document.storage_name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise ValueError(
+            f"stored {document.language} file of certificate {document.certificate_id} "
+            "does not match"
+        )
     return data

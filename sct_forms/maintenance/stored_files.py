@@ -14,7 +14,7 @@ from sct_forms.certificates.storage import certificate_path, certificate_root
 from sct_forms.documents import packet_cache
 from sct_forms.evidence import storage
 from sct_forms.files import Leftover, is_unfinished, parse_leftover
-from sct_forms.models import Certificate, Evidence, Revision, User
+from sct_forms.models import Certificate, CertificateDocument, Evidence, Revision, User
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,12 @@ def _evidence_references(connection: Connection, refs: References) -> None:
 
 def _certificate_references(connection: Connection, refs: References) -> None:
     names = refs.names("certificates")
-    for row in connection.execute(select(Certificate.serial, Certificate.storage_name)):
-        names[row.storage_name] = f"certificate {row.serial}"
+    # Every language's document of every certificate is a record to back up and check.
+    query = select(
+        Certificate.serial, CertificateDocument.language, CertificateDocument.storage_name
+    ).join(CertificateDocument, CertificateDocument.certificate_id == Certificate.id)
+    for row in connection.execute(query):
+        names[row.storage_name] = f"certificate {row.serial} ({row.language})"
 
 
 def add_revision_references(connection: Connection, refs: References) -> None:

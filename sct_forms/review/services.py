@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from sct_forms import audit
+from sct_forms.certificates import services as certificates
 from sct_forms.domain import claims, workflow
 from sct_forms.domain.roles import Role, is_town_staff
 from sct_forms.extensions import db
@@ -479,7 +480,12 @@ def close_request(request: ChangeRequest, toolkit: Toolkit, user: User) -> None:
 def decide(
     toolkit: Toolkit, decision: str, user: User, expected_state: str | None, reason: str = ""
 ) -> None:
-    """Approve, request changes (at least one open request), or not approve (with a reason)."""
+    """Approve, request changes (at least one open request), or not approve (with a reason).
+
+    Once the decision is committed, the program issues the certificate it earned, if any
+    (certificates.issue_after_decision), in a transaction of its own: a certificate that
+    cannot be made never undoes the decision.
+    """
     if decision not in DECISIONS:
         raise WorkflowError("bad_decision", 422)
     _not_stale(toolkit, expected_state)
@@ -509,3 +515,4 @@ def decide(
     # The town's emails commit with the decision, or not at all.
     notifications.after_decision(toolkit, still_open)
     db.session.commit()
+    certificates.issue_after_decision(toolkit.municipality, toolkit.cycle, user)

@@ -205,7 +205,7 @@ def test_a_deleted_file_that_a_submitted_revision_froze_is_not_an_orphan(
 
 
 def test_kill_after_a_certificate_commit_is_finished_by_repair(
-    app, town, cycle, catalog, staff_user, killed_writer, monkeypatch
+    app, town, cycle, catalog, staff_user, reviewer_user, killed_writer, monkeypatch
 ):
     toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
     toolkit.state = "approved"
@@ -219,7 +219,8 @@ def test_kill_after_a_certificate_commit_is_finished_by_repair(
 
     monkeypatch.setattr(PendingWrites, "place", die)
     with pytest.raises(Killed):
-        certificates.issue_certificate(town, cycle, staff_user)
+        # What the program does after a reviewer's approval.
+        certificates.issue_after_decision(town, cycle, reviewer_user)
 
     certificate = db.session.query(Certificate).one()
     check = check_files(app)
@@ -229,7 +230,8 @@ def test_kill_after_a_certificate_commit_is_finished_by_repair(
         for x in check.lines
     ), check.output
     repair(app)
-    assert read_stored_pdf(certificate) == b"%PDF-1.7 test"
+    [english] = certificate.documents
+    assert read_stored_pdf(english) == b"%PDF-1.7 test"
     assert_clean(app)
 
 
