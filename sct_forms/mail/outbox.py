@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from sct_forms.domain import workflow
+from sct_forms.domain.forms import ACTION_FORMS
 from sct_forms.extensions import db
 from sct_forms.mail import tasks
 from sct_forms.models.outbox import OutboxMessage
@@ -157,6 +158,10 @@ def _queue_for_each(
             action=toolkit.paired_action.label,
             cycle=toolkit.cycle.name,
             link=link,
+            # The record of action 1.2 or 1.3 is named by its own title, which the templates
+            # read through the record_title global so that it comes in the recipient's language.
+            is_action_record=toolkit.form in ACTION_FORMS,
+            toolkit=toolkit,
             **context,
         )
         queue_email(
