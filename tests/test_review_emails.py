@@ -93,9 +93,11 @@ def test_submission_change_request_and_approval_emails_arrive_with_working_links
         f"/review/toolkits/{toolkit.id}/decision",
         data={"decision": "approve", "expected_state": "in_review"},
     )
-    approved = smtp.messages[-1]
+    # The approval made Bronze pass: the program's certificate email follows the decision's.
+    approved, certificate = smtp.messages[-2:]
     assert approved["Subject"].startswith("Approved")
-    assert len(smtp.messages) == 3
+    assert certificate["Subject"] == "Windham reached Bronze: your certificate is ready"
+    assert len(smtp.messages) == 4
 
 
 def test_with_smtp_down_the_decision_is_recorded_and_the_mail_retried(
