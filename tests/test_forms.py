@@ -12,8 +12,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from sct_forms.auth import tokens
+from sct_forms.coaching import services as coaching
 from sct_forms.extensions import db
-from sct_forms.models import AuditEvent, Certificate, ChangeRequest, Evidence, Toolkit
+from sct_forms.models import (
+    AuditEvent,
+    Certificate,
+    ChangeRequest,
+    CoachAssignment,
+    Evidence,
+    Toolkit,
+)
 from sct_forms.review import services as review
 from tests.conftest import PASSWORD
 from tests.evidence import samples
@@ -170,6 +178,7 @@ def test_every_post_form_refuses_a_request_without_its_token(
     reviewer_user,
     second_reviewer_user,
     admin_user,
+    coach_user,
 ):
     app = form_checks_app
     draft = make_toolkit(town, cycle, catalog["5.4"], staff_user)
@@ -187,6 +196,10 @@ def test_every_post_form_refuses_a_request_without_its_token(
     )
     db.session.add(certificate)
     db.session.commit()
+    coach_request = coaching.request_coach(
+        town, staff_user, topics="Outreach.", meeting="phone", availability="Mornings."
+    )
+    assignment = db.session.scalars(select(CoachAssignment)).one()
     version = draft.step_answers("context").version
     links = {
         p: tokens.issue(second_reviewer_user, p, timedelta(days=1)) for p in ("reset", "invite")
@@ -198,6 +211,7 @@ def test_every_post_form_refuses_a_request_without_its_token(
         "reviewer": _signed_in(app, reviewer_user),
         "second_reviewer": _signed_in(app, second_reviewer_user),
         "admin": _signed_in(app, admin_user),
+        "coach": _signed_in(app, coach_user),
     }
     new_password = {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     pdf = (io.BytesIO(samples.pdf_bytes()), "flyer.pdf")
@@ -218,6 +232,23 @@ def test_every_post_form_refuses_a_request_without_its_token(
             {"email": staff_user.email, "password": PASSWORD},
         ),
         "auth.sign_out": ("staff", "/sign-out", {}),
+        "coaching.send_request": (
+            "staff",
+            f"/coaching/towns/{town.slug}/request",
+            {"topics": "Outreach.", "meeting": "video", "availability": "Evenings."},
+        ),
+        "coaching.withdraw_request": ("staff", f"/coaching/towns/{town.slug}/request/withdraw", {}),
+        "coaching.assign": (
+            "admin",
+            f"/coaching/requests/{coach_request.id}/assign",
+            {"coach_id": coach_user.id},
+        ),
+        "coaching.end_assignment": ("admin", f"/coaching/assignments/{assignment.id}/end", {}),
+        "coaching.comment": (
+            "coach",
+            f"/coaching/toolkits/{draft.id}/comments",
+            {"step_key": "context", "body": "Good start."},
+        ),
         "certificates.issue": ("admin", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
         "certificates.release": ("admin", f"/admin/cycles/{cycle.id}/certificates", {}),
         "certificates.revoke_certificate": (
