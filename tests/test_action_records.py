@@ -9,11 +9,14 @@ from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, ChangeRequest, StepAnswers, Toolkit
 from sct_forms.toolkits import services
 from tests.toolkit_helpers import (
+    TRAINING_COMPLETE_ANSWERS,
     fill_completely,
     fill_record_completely,
     make_record,
     make_toolkit,
 )
+
+TRAINING_COMMISSIONER = TRAINING_COMPLETE_ANSWERS["delegation"]["members"][2]
 
 
 @pytest.fixture(autouse=True)
@@ -243,3 +246,32 @@ def test_the_town_packet_holds_the_records_of_1_2_and_1_3(as_user, staff_user, c
     )
     assert "1.2 Participate in Equity Training" in page
     assert "Rosa Diaz" in page
+
+
+def test_the_delegation_step_says_who_is_missing_beside_its_meter(
+    as_user, staff_user, cycle, catalog
+):
+    record = make_record(staff_user.municipality, cycle, catalog["1.2"], Form.TRAINING, staff_user)
+    fill_record_completely(record, staff_user)
+    members = record.step_answers("delegation")
+    members.data = {"members": members.data["members"][:2]}
+    db.session.commit()
+    client = as_user(staff_user)
+    page = client.get(f"/toolkits/{record.id}/steps/delegation").get_data(as_text=True)
+    meter = page[page.index('id="step-progress"') :]
+    meter = meter[: meter.index("</div>")]
+    assert "The delegation needs 1 person in the role “Member of a board or commission”" in meter
+    row = reload(record).step_answers("delegation")
+    fields = {"base_version": row.version}
+    for index, member in enumerate(row.data["members"] + [TRAINING_COMMISSIONER]):
+        for key, value in member.items():
+            fields[f"members-{index}-{key}"] = value
+    saved = client.post(
+        f"/toolkits/{record.id}/steps/delegation/autosave",
+        data=fields,
+        headers={"HX-Request": "true"},
+    )
+    assert saved.status_code == 200
+    body = saved.get_data(as_text=True)
+    assert 'id="step-progress" hx-swap-oob="true"' in body
+    assert "The delegation needs" not in body

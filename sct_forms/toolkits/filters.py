@@ -12,7 +12,7 @@ from sct_forms.domain.toolkit_definition import Step
 from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
 from sct_forms.toolkits.labels import record_title, town_label
-from sct_forms.toolkits.messages import field_anchor, problem_message
+from sct_forms.toolkits.messages import field_anchor, problem_message, rule_notes
 from sct_forms.toolkits.presenters import FieldView, question_labels
 from sct_forms.toolkits.services import definition_for, may_answer_requests
 
@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["missing_message"] = missing_message
     app.jinja_env.filters["missing_anchor"] = field_anchor
     app.jinja_env.filters["filesize"] = filesize
+    app.jinja_env.filters["rule_notes"] = rule_notes
     app.jinja_env.filters["town_state"] = town_label
     app.jinja_env.filters["request_anchor"] = request_anchor
     app.jinja_env.filters["request_target_label"] = request_target_label

@@ -109,6 +109,15 @@ _RULE_MESSAGES = {
 }
 
 
+def rule_notes(progress: Any) -> list[str]:
+    """The sentences of a step's rule gaps (domain.action_rules), for the step page's meter."""
+    return [
+        _RULE_MESSAGES[missing.code](missing.params)
+        for missing in progress.missing
+        if missing.code in _RULE_MESSAGES
+    ]
+
+
 def start_refused_message(code: str, params: dict[str, Any]) -> str:
     if code == "no_action":
         return _("Choose the action this Equity Toolkit is for.")
