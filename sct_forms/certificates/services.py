@@ -109,9 +109,8 @@ class CertificateRefusedError(Exception):
     """A certificate cannot be issued; the attributes say why in a form a page can explain.
 
     ``code`` is "tier_not_reached" (``tier`` is the lowest tier not met, ``missing`` its
-    requirements that are not met, ``assessment`` the whole picture), "held" (the cycle's
-    certificates wait for the release action) or "revoked_needs_admin" (``revoked`` is the
-    revoked certificate of the cycle).
+    requirements that are not met, ``assessment`` the whole picture) or "held" (the cycle's
+    certificates wait for the release action).
     """
 
     def __init__(
@@ -121,14 +120,12 @@ class CertificateRefusedError(Exception):
         tier: str | None = None,
         missing: tuple[RequirementStatus, ...] = (),
         assessment: TierAssessment | None = None,
-        revoked: Certificate | None = None,
     ) -> None:
         super().__init__(code)
         self.code = code
         self.tier = tier
         self.missing = missing
         self.assessment = assessment
-        self.revoked = revoked
 
     @property
     def status(self) -> int:

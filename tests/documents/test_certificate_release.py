@@ -234,13 +234,16 @@ def test_after_the_release_decisions_issue_at_once(
 
 
 def test_an_administrator_cannot_issue_by_hand_while_the_cycle_holds(
-    town, cycle, catalog, staff_user, reviewer_user, admin_user
+    as_user, town, cycle, catalog, staff_user, reviewer_user, admin_user
 ):
     hold(cycle, today() + timedelta(days=1))
     approve_through_review(town, cycle, catalog["3.4"], staff_user, reviewer_user)
     with pytest.raises(service.CertificateRefusedError) as refused:
         issue_certificate(town, cycle, admin_user)
     assert refused.value.code == "held"
+    response = as_user(admin_user).post(f"/towns/{town.slug}/certificate")
+    assert response.status_code == 409
+    assert "Certificates of this cycle wait for the release" in text_of(response)
     assert certificates_of(town) == []
 
 
