@@ -320,6 +320,7 @@ def test_every_post_form_refuses_a_request_without_its_token(
             f"/towns/{town.slug}/toolkits/new",
             {"action_id": catalog["3.12"].id, "confirmed": "y"},
         ),
+        "toolkits.start_action": ("staff", f"/towns/{town.slug}/actions/equity-training/start", {}),
         "toolkits.save_step": (
             "staff",
             f"/toolkits/{draft.id}/steps/context",

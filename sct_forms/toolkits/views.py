@@ -30,6 +30,7 @@ from sct_forms.domain.answers import (
 from sct_forms.domain.forms import ACTION_FORMS
 from sct_forms.domain.roles import ALL_ROLES, Role
 from sct_forms.extensions import csrf
+from sct_forms.forms import ButtonForm
 from sct_forms.i18n import get_locale_language
 from sct_forms.inputs import cleans_its_own_text
 from sct_forms.models import Toolkit
@@ -99,6 +100,7 @@ def start_action(slug: str, form: str):
     cycle = current_cycle(date.today())
     if cycle is None or form not in ACTION_FORMS:
         abort(404)
+    ButtonForm().validate_button()
     try:
         record = services.start_action_record(town, cycle, form, current_user)
     except PermissionError:
