@@ -32,6 +32,7 @@ from werkzeug.routing import Rule
 
 from sct_forms.auth import tokens
 from sct_forms.certificates.queries import valid_certificate
+from sct_forms.coaching import services as coaching
 from sct_forms.documents import packet_cache
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
@@ -143,6 +144,10 @@ def world(
     review.decide(approved, "approve", reviewer_user, "in_review")
     # The approval above made Bronze pass: the program issued the certificate.
     certificate = valid_certificate(town, cycle)
+    # The town asks for a coach: the administrators' request to assign (its id is one of "int").
+    coaching.request_coach(
+        town, staff_user, topics="Outreach.", meeting="phone", availability="Mornings."
+    )
     elsewhere = make_toolkit(other_town, cycle, catalog["3.4"], other_staff_user)
     toolkits = {
         "draft": draft,

@@ -178,10 +178,10 @@ def _requests_page(
     ), status
 
 
-@bp.post("/requests/<int:request_id>/assign")
+@bp.post("/requests/<int:coach_request_id>/assign")
 @roles_required(Role.ADMIN)
-def assign(request_id: int):
-    request = db.session.get(CoachRequest, request_id) or abort(404)
+def assign(coach_request_id: int):
+    request = db.session.get(CoachRequest, coach_request_id) or abort(404)
     form = AssignCoachForm()
     if not form.validate():
         form.anchor(request.id)
