@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from sct_forms.domain import toolkit_definition
+from sct_forms.domain.forms import Form
 from sct_forms.domain.toolkit_definition import parse_definition, read_definition_data
 from tests.toolkit_helpers import make_toolkit
 
@@ -27,8 +28,8 @@ def definition_with_extra_question(monkeypatch):
     extended = parse_definition(data)
     real = toolkit_definition.load_definition
 
-    def load(version: str):
-        return extended if version == "2024.1" else real(version)
+    def load(version: str, form: str = Form.TOOLKIT):
+        return extended if (version, form) == ("2024.1", Form.TOOLKIT) else real(version, form)
 
     # Every module that imported the function by name, whenever it was first imported.
     for module in (
@@ -36,6 +37,7 @@ def definition_with_extra_question(monkeypatch):
         "sct_forms.toolkits.services",
         "sct_forms.access",
         "sct_forms.documents.packets",
+        "sct_forms.toolkits.labels",
     ):
         monkeypatch.setattr(f"{module}.load_definition", load)
     return extended

@@ -108,7 +108,7 @@ def approve_after_changes(page, live_server, record_id: int, changed_words: str)
     check_page(page, "the changes view")
     page.goto(live_server.url_for(f"/review/toolkits/{record_id}"))
     page.get_by_role("button", name="Start reviewing").click()
-    page.get_by_label("Approve: the toolkit meets the requirement").check()
+    page.get_by_label("Approve: the record shows the action is done").check()
     page.get_by_role("button", name="Record decision").click()
     expect(page).to_have_url(live_server.url_for("/review/queue"))
 
