@@ -17,7 +17,8 @@ from sct_forms.models import (
     OutboxMessage,
 )
 from tests.conftest import make_user
-from tests.toolkit_helpers import make_toolkit
+from sct_forms.domain.forms import Form
+from tests.toolkit_helpers import make_record, make_toolkit
 
 REQUEST = {
     "topics": "Reaching Spanish-speaking families\nfor our open space plan.",
@@ -283,9 +284,9 @@ def test_the_coach_sees_each_towns_level_and_what_the_next_needs(
     db.session.commit()
     html = as_user(coach_user).get("/coaching/towns").get_data(as_text=True)
     assert "Level reached for the equity requirement: Bronze." in html
-    assert "Next level: Silver." in html
-    assert "needs 3 different actions with an approved toolkit" in html
-    assert "you have 1 approved, 0 with reviewers, 1 in progress." in html
+    assert "Still missing for Silver:" in html
+    assert "2 more different actions with an approved toolkit." in html
+    assert "Equity Toolkit for 3.4 Develop an Open Space Plan" in html
     assert f'href="/toolkits/{draft.id}"' in html and f'href="/toolkits/{approved.id}"' in html
     assert "Draft" in html and "Approved" in html
 
@@ -336,6 +337,57 @@ def test_a_coach_comments_on_a_draft_and_the_town_reads_it(
     client.post("/sign-out")
     review_side = as_user(reviewer_user).get(f"/toolkits/{toolkit.id}").get_data(as_text=True)
     assert "A good start overall." in review_side
+
+
+def test_the_email_about_advice_on_a_record_of_action_1_3_names_the_record(
+    as_user, coach_user, staff_user, town, cycle, catalog, password_hash
+):
+    record = make_record(town, cycle, catalog["1.3"], Form.STATEMENT, staff_user)
+    make_user("staff", "ana.staff@windham.test", password_hash, town, preferred_language="es")
+    coach = as_user(coach_user)
+    coach.post(
+        f"/coaching/toolkits/{record.id}/comments",
+        data={"step_key": "adoption_record", "body": "Attach the signed minutes."},
+    )
+    coach.post(f"/coaching/toolkits/{record.id}/comments", data={"body": "Well written."})
+    sent = mails("coaching.commented")
+    english = [m for m in sent if m.to_address == staff_user.email]
+    [spanish_step, _] = [m for m in sent if m.to_address == "ana.staff@windham.test"]
+    title = "Action 1.3: Develop and Adopt a Statement on Equity"
+    for mail in english:
+        assert "Equity Toolkit" not in mail.subject + mail.body_text + mail.body_html
+        assert title in mail.subject and f"the record of {title}." in mail.body_text
+        assert f"the record of {title}." in mail.body_html
+    assert "on step 2 of the record of" in english[0].body_text
+    assert "left advice on the record of" in english[1].body_text
+    # The title follows the recipient's language, like every other email about a record.
+    spanish_title = "Acción 1.3: Elaborar y adoptar una declaración sobre equidad"
+    assert spanish_title in spanish_step.subject and spanish_title in spanish_step.body_text
+    assert "Equity Toolkit" not in spanish_step.body_text
+
+
+def test_a_refused_save_or_upload_still_shows_the_coachs_advice(
+    as_user, coach_user, staff_user, town, cycle, catalog
+):
+    toolkit = make_toolkit(town, cycle, catalog["3.4"], staff_user)
+    services.add_comment(toolkit, "context", "Name the neighbourhoods.", coach_user)
+    services.add_comment(toolkit, "outreach", "Ask the library to host.", coach_user)
+    client = as_user(staff_user)
+    too_long = client.post(
+        f"/toolkits/{toolkit.id}/steps/context", data={"goals": "x" * 5001, "base_version": 0}
+    )
+    html = too_long.get_data(as_text=True)
+    assert too_long.status_code == 422 and "x" * 5001 in html
+    assert "Advice from your equity coach, Casey Coach," in html
+    assert "Name the neighbourhoods." in html and "Ask the library to host." not in html
+    no_file = client.post(
+        f"/toolkits/{toolkit.id}/steps/outreach/evidence",
+        data={"title": "Flyer", "alt_text": ""},
+        content_type="multipart/form-data",
+    )
+    html = no_file.get_data(as_text=True)
+    assert no_file.status_code == 422 and "There is a problem" in html
+    assert "Ask the library to host." in html and "Name the neighbourhoods." not in html
 
 
 def test_a_refused_comment_keeps_the_text_and_says_why(
