@@ -99,21 +99,8 @@ def step_version(toolkit: Toolkit, step_key: str) -> int:
 
 
 def make_toolkit(town, cycle, action, user: User) -> Toolkit:
-    definition = load_definition("2024.1")
-    toolkit = Toolkit(
-        municipality_id=town.id,
-        cycle_id=cycle.id,
-        paired_action_id=action.id,
-        definition_version=definition.version,
-        state="draft",
-        confirmed_in_submission=True,
-        created_by_id=user.id,
-        updated_by_id=user.id,
-    )
-    toolkit.steps = [StepAnswers(step_key=s.key, data={}, version=0) for s in definition.steps]
-    db.session.add(toolkit)
-    db.session.commit()
-    return toolkit
+    """A draft Equity Toolkit paired with ``action``, written directly."""
+    return make_record(town, cycle, action, Form.TOOLKIT, user)
 
 
 def fill_completely(toolkit: Toolkit, user: User, with_evidence: bool = True) -> None:
@@ -123,21 +110,7 @@ def fill_completely(toolkit: Toolkit, user: User, with_evidence: bool = True) ->
         row.version += 1
     if with_evidence:
         for step_key in ("outreach", "engagement"):
-            db.session.add(
-                Evidence(
-                    toolkit=toolkit,
-                    municipality_id=toolkit.municipality_id,
-                    step_key=step_key,
-                    title="Flyer",
-                    kind="document",
-                    mime_type="application/pdf",
-                    display_name="flyer.pdf",
-                    size=10,
-                    sha256="0" * 64,
-                    storage_name=f"test-{step_key}-{toolkit.id}-xxxxxxxxxxxxxxxx",
-                    uploaded_by_id=user.id,
-                )
-            )
+            add_document(toolkit, step_key, "Flyer", "0", user)
     db.session.commit()
 
 
@@ -203,7 +176,8 @@ RECORD_ANSWERS = {
 
 
 def make_record(town, cycle, action, form: Form, user: User) -> Toolkit:
-    """A draft record of action 1.2 or 1.3 (``action`` is that action), written directly."""
+    """A draft record of ``form``, written directly: for 1.2 or 1.3 ``action`` is that action,
+    for a toolkit the paired action."""
     definition = load_definition("2024.1", form)
     record = Toolkit(
         municipality_id=town.id,
@@ -228,19 +202,24 @@ def fill_record_completely(record: Toolkit, user: User) -> None:
     for row in record.steps:
         row.data = answers[row.step_key]
         row.version += 1
+    add_document(record, evidence_step, "Minutes", "1", user)
+    db.session.commit()
+
+
+def add_document(record: Toolkit, step_key: str, title: str, digit: str, user: User) -> None:
+    """A PDF's evidence row on one step (no stored file), for completeness and snapshots."""
     db.session.add(
         Evidence(
             toolkit=record,
             municipality_id=record.municipality_id,
-            step_key=evidence_step,
-            title="Minutes",
+            step_key=step_key,
+            title=title,
             kind="document",
             mime_type="application/pdf",
-            display_name="minutes.pdf",
+            display_name=f"{title.lower()}.pdf",
             size=10,
-            sha256="1" * 64,
-            storage_name=f"test-{evidence_step}-{record.id}-xxxxxxxxxxxxxxxx",
+            sha256=digit * 64,
+            storage_name=f"test-{step_key}-{record.id}-xxxxxxxxxxxxxxxx",
             uploaded_by_id=user.id,
         )
     )
-    db.session.commit()
