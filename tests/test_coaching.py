@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sct_forms.coaching import services
 from sct_forms.coaching.services import CoachingError
 from sct_forms.domain.coaching import RequestStatus
+from sct_forms.domain.forms import Form
 from sct_forms.extensions import db
 from sct_forms.models import (
     AuditEvent,
@@ -17,7 +18,6 @@ from sct_forms.models import (
     OutboxMessage,
 )
 from tests.conftest import make_user
-from sct_forms.domain.forms import Form
 from tests.toolkit_helpers import make_record, make_toolkit
 
 REQUEST = {

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sct_forms.coaching import queries
+from sct_forms.domain.forms import ACTION_FORMS
 from sct_forms.mail import outbox
 from sct_forms.models import CoachComment, CoachRequest, Toolkit, User
 
@@ -85,6 +86,9 @@ def after_comment(comment: CoachComment, toolkit: Toolkit, step_number: int | No
         coach=comment.author.name,
         town=toolkit.municipality.name,
         action=toolkit.paired_action.label,
+        # A record of action 1.2 or 1.3 is named by its own title, in the recipient's language.
+        is_action_record=toolkit.form in ACTION_FORMS,
+        toolkit=toolkit,
         step_number=step_number,
         body=comment.body,
         link=link,

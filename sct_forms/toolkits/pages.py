@@ -51,10 +51,19 @@ def step_view(toolkit, definition, step, answers=None, *, problems=None, version
     )
 
 
+def step_page(view: StepView, status: int = 200, **context) -> tuple[str, int]:  # noqa: ANN003
+    """The step page of ``view``, with the coach's comments on the step.
+
+    Every path that shows a step page (a load, a refused save or upload, an expired token, a
+    merge) renders it here, so none of them shows the page without the coach's advice.
+    """
+    notes = coach_notes(view.toolkit, current_user, view.step.key)
+    return render("toolkits/step.html", view=view, coach_notes=notes, **context), status
+
+
 def step_page_with_upload_form(toolkit, definition, step_def, form: FlaskForm):
     """The step page again, with the upload's problem next to its field and the text kept."""
-    view = step_view(toolkit, definition, step_def)
-    return render("toolkits/step.html", view=view, upload_form=form), 422
+    return step_page(step_view(toolkit, definition, step_def), 422, upload_form=form)
 
 
 def review_page(

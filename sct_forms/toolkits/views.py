@@ -19,7 +19,6 @@ from sct_forms.access import (
     visible_or_404,
 )
 from sct_forms.auth.resume import resumable
-from sct_forms.coaching.presenters import coach_notes
 from sct_forms.cycles import current_cycle
 from sct_forms.domain.answers import (
     clean_text,
@@ -38,7 +37,7 @@ from sct_forms.templating import render
 from sct_forms.toolkits import services
 from sct_forms.toolkits.forms import ConflictForm, FieldCheckForm, StartToolkitForm, StepForm
 from sct_forms.toolkits.messages import start_refused_message
-from sct_forms.toolkits.pages import review_page, step_view
+from sct_forms.toolkits.pages import review_page, step_page, step_view
 from sct_forms.toolkits.presenters import field_view
 
 bp = Blueprint("toolkits", __name__)
@@ -118,9 +117,7 @@ def start_action(slug: str, form: str):
 @roles_required(*ALL_ROLES)
 def step(toolkit_id: int, step_key: str):
     toolkit, definition, step_def = toolkit_and_step(toolkit_id, step_key)
-    view = step_view(toolkit, definition, step_def)
-    notes = coach_notes(toolkit, current_user, step_def.key)
-    return render("toolkits/step.html", view=view, coach_notes=notes)
+    return step_page(step_view(toolkit, definition, step_def))
 
 
 @bp.post("/toolkits/<int:toolkit_id>/steps/<step_key>")
@@ -217,7 +214,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             version=form.base_version.data,
             request_answers=request_answers,
         )
-        return render("toolkits/step.html", view=view), 400
+        return step_page(view, 400)
     if not services.may_edit(current_user, toolkit):
         abort(409)
     base_version = form.base_version.data
@@ -242,7 +239,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             request_problems=[p for p in result.refused if p.path.startswith("request-")],
             not_saved=True,
         )
-        return render("toolkits/step.html", view=view), 422
+        return step_page(view, 422)
     if result.conflicted:
         view = step_view(
             toolkit, definition, step_def, answers, conflict=result, request_answers=request_answers
@@ -256,7 +253,7 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
         if (problem := services.request_answer_problem(answer)) is not None
     ]
 
-    def saved_page_again(**extra):  # noqa: ANN003, ANN202
+    def saved_page_again(status: int = 200, **extra):  # noqa: ANN003, ANN202
         """The step page with what was just saved, its problems and any extra view options."""
         view = step_view(
             toolkit,
@@ -269,14 +266,14 @@ def save_posted_step(toolkit, definition, step_def, posted: MultiDict) -> Respon
             request_problems=request_problems,
             **extra,
         )
-        return render("toolkits/step.html", view=view)
+        return step_page(view, status)
 
     if intent.startswith("add:"):
         return saved_page_again(extra_rows={intent[4:]: 1}, focus_new_row=intent[4:])
     if intent.startswith("remove:"):
         return redirect(url_for("toolkits.step", toolkit_id=toolkit.id, step_key=step_def.key), 303)
     if problems or request_problems:
-        return saved_page_again(), 422
+        return saved_page_again(422)
     if intent == "continue":
         following = definition.step_after(step_def.key)
         target = (
@@ -399,7 +396,7 @@ def resolve_conflict(toolkit_id: int, step_key: str):
             merging_with=theirs,
             request_answers=request_answers,
         )
-        return render("toolkits/step.html", view=view)
+        return step_page(view)
     abort(400)
 
 
