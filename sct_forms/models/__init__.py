@@ -5,6 +5,7 @@ from sct_forms.models.certificates import Certificate, CertificateDocument
 from sct_forms.models.coaching import CoachComment, CoachRequest
 from sct_forms.models.outbox import OutboxMessage
 from sct_forms.models.reference import Action, Category, Cycle, Municipality
+from sct_forms.models.reminders import ReminderSent
 from sct_forms.models.review import ChangeRequest, ReviewComment, Revision, StepVerdict
 from sct_forms.models.tokens import AccountToken
 from sct_forms.models.toolkits import Evidence, StepAnswers, Toolkit
@@ -33,6 +34,7 @@ __all__ = [
     "Evidence",
     "Municipality",
     "OutboxMessage",
+    "ReminderSent",
     "ReviewComment",
     "Revision",
     "SignInFailure",

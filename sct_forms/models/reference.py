@@ -49,6 +49,10 @@ class Action(db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     # Comma-separated tiers for which the catalog marks the action as required.
     required_for: Mapped[str] = mapped_column(String(40), default="")
+    # The title in Spanish, when the program has given one; English is shown otherwise.
+    title_es: Mapped[str | None] = mapped_column(String(200))
+    # A retired action stays for the history of the towns that used it, but is no longer offered.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Category] = relationship()
 

@@ -47,6 +47,8 @@ class Toolkit(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     assigned_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # Recertification: the earlier cycle's toolkit whose answers this one started from.
+    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("toolkit.id"))
 
     municipality: Mapped[Municipality] = relationship()
     cycle: Mapped[Cycle] = relationship()
@@ -54,6 +56,9 @@ class Toolkit(db.Model):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[User] = relationship(foreign_keys=[updated_by_id])
     assigned_reviewer: Mapped[User | None] = relationship(foreign_keys=[assigned_reviewer_id])
+    copied_from: Mapped[Toolkit | None] = relationship(
+        remote_side=[id], foreign_keys=[copied_from_id]
+    )
     steps: Mapped[list[StepAnswers]] = relationship(
         back_populates="toolkit", cascade="all, delete-orphan"
     )

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sct_forms.domain.roles import Role
@@ -41,6 +41,9 @@ class User(UserMixin, db.Model):
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
     preferred_language: Mapped[str] = mapped_column(String(5), default="en")
     active: Mapped[bool] = mapped_column(default=True)
+    # Whether the program's reminder emails (deadlines, waiting change requests, digests) go out
+    # to this person; each person may turn them off.
+    reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Part of the session identity: changing it signs the user out everywhere.
     session_nonce: Mapped[str] = mapped_column(String(40), default=new_session_nonce)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
