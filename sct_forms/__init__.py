@@ -169,6 +169,8 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.documents.views import bp as documents_bp
     from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.review.views import bp as review_bp
+    from sct_forms.statewide.public_views import bp as certified_towns_bp
+    from sct_forms.statewide.views import bp as statewide_bp
     from sct_forms.toolkits import filters
     from sct_forms.toolkits.submission import bp as submission_bp
     from sct_forms.toolkits.views import bp as toolkits_bp
@@ -186,6 +188,8 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         certificates_bp,
         documents_bp,
+        statewide_bp,
+        certified_towns_bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)
