@@ -40,12 +40,16 @@ def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
         return []
     places = {
         Role.STAFF: [("towns.show", _("Our town"))],
-        Role.REVIEWER: [("review.queue", _("Review queue"))],
+        Role.REVIEWER: [
+            ("review.queue", _("Review queue")),
+            ("statewide.overview", _("Statewide")),
+        ],
         Role.COACH: [("coaching.my_towns", _("My towns"))],
         Role.ADMIN: [
             ("admin.overview", _("Administration")),
             ("review.queue", _("Review queue")),
             ("coaching.requests", _("Coaching requests")),
+            ("statewide.overview", _("Statewide")),
         ],
     }
     return places.get(user.role, [])

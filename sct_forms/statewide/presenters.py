@@ -137,9 +137,7 @@ def statewide_figures(cycle: Cycle, now: datetime) -> StatewideFigures:
     events = queries.review_events(cycle)
     median, decisions = median_days(events)
     decided: Counter[int] = Counter(
-        e.actor_id
-        for e in events
-        if e.action in queries.DECISION_EVENTS and e.actor_id is not None
+        e.actor_id for e in events if e.action in queries.DECISION_EVENTS and e.actor_id is not None
     )
     people = queries.reviewers(set(held) | set(decided))
     workload = [ReviewerLoad(_person(p), held[p.id], decided[p.id]) for p in people]
@@ -181,8 +179,11 @@ def _charts(
         bar_chart(
             "chart-reached",
             _("Towns by the level reached"),
-            _("How many towns reached each level of the equity requirement in %(cycle)s, "
-              "counting only what reviewers approved.", cycle=cycle.name),
+            _(
+                "How many towns reached each level of the equity requirement in %(cycle)s, "
+                "counting only what reviewers approved.",
+                cycle=cycle.name,
+            ),
             level,
             [towns],
             [(_tier_label(t), [reached[t]]) for t in tiers],
@@ -190,8 +191,11 @@ def _charts(
         bar_chart(
             "chart-target",
             _("Towns by their target level"),
-            _("How many towns would reach each level in %(cycle)s if everything now with "
-              "reviewers were approved.", cycle=cycle.name),
+            _(
+                "How many towns would reach each level in %(cycle)s if everything now with "
+                "reviewers were approved.",
+                cycle=cycle.name,
+            ),
             level,
             [towns],
             [(_tier_label(t), [target[t]]) for t in tiers],
@@ -207,18 +211,21 @@ def _charts(
         bar_chart(
             "chart-categories",
             _("Equity Toolkits by category of the paired action"),
-            _("How many Equity Toolkits of %(cycle)s are paired with an action of each "
-              "category.", cycle=cycle.name),
+            _(
+                "How many Equity Toolkits of %(cycle)s are paired with an action of each category.",
+                cycle=cycle.name,
+            ),
             _("Category"),
             [_("Equity Toolkits")],
-            [(f"{number}. {name}", [count]) for number, (name, count) in sorted(
-                categories.items())],
+            [
+                (f"{number}. {name}", [count])
+                for number, (name, count) in sorted(categories.items())
+            ],
         ),
         bar_chart(
             "chart-ages",
             _("Waiting for reviewers, by days since submission"),
-            _("How long the records now with reviewers have waited since the town last sent "
-              "them."),
+            _("How long the records now with reviewers have waited since the town last sent them."),
             _("Waiting"),
             [_("Records")],
             [(_band_label(low, high), [ages[i]]) for i, (low, high) in enumerate(AGE_BANDS)],
@@ -226,8 +233,11 @@ def _charts(
         bar_chart(
             "chart-workload",
             _("Each reviewer's work"),
-            _("For each reviewer: the records they hold now, and the decisions they made on "
-              "records of %(cycle)s.", cycle=cycle.name),
+            _(
+                "For each reviewer: the records they hold now, and the decisions they made on "
+                "records of %(cycle)s.",
+                cycle=cycle.name,
+            ),
             _("Reviewer"),
             [_("Held now"), _("Decisions in this cycle")],
             [(load.name, [load.held, load.decided]) for load in workload],
