@@ -172,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.statewide.public_views import bp as certified_towns_bp
     from sct_forms.statewide.views import bp as statewide_bp
     from sct_forms.toolkits import filters
+    from sct_forms.toolkits.copy_views import bp as recertification_bp
     from sct_forms.toolkits.submission import bp as submission_bp
     from sct_forms.toolkits.views import bp as toolkits_bp
     from sct_forms.towns.views import bp as towns_bp
@@ -182,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
         towns_bp,
         toolkits_bp,
         submission_bp,
+        recertification_bp,
         evidence_bp,
         review_bp,
         coaching_bp,
