@@ -161,6 +161,7 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from sct_forms.admin.accounts_views import bp as admin_accounts_bp
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.account_views import bp as account_bp
     from sct_forms.auth.views import bp as auth_bp
@@ -175,12 +176,14 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.toolkits.copy_views import bp as recertification_bp
     from sct_forms.toolkits.submission import bp as submission_bp
     from sct_forms.toolkits.views import bp as toolkits_bp
+    from sct_forms.towns.team_views import bp as town_team_bp
     from sct_forms.towns.views import bp as towns_bp
 
     for blueprint in (
         auth_bp,
         account_bp,
         towns_bp,
+        town_team_bp,
         toolkits_bp,
         submission_bp,
         recertification_bp,
@@ -188,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         coaching_bp,
         admin_bp,
+        admin_accounts_bp,
         certificates_bp,
         documents_bp,
         statewide_bp,

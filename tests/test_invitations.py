@@ -66,10 +66,11 @@ def test_an_admin_may_invite_and_is_named_in_the_email(admin_user, town):
 
 
 @pytest.mark.parametrize("role_fixture", ["staff_user", "reviewer_user", "coach_user"])
-def test_only_administrators_may_invite(request, town, role_fixture):
+def test_only_administrators_may_invite_to_any_town(request, town, other_town, role_fixture):
     inviter = request.getfixturevalue(role_fixture)
+    # Town staff invite teammates to their own town only (tests/test_admin_accounts.py).
     with pytest.raises(AccountError, match="only administrators"):
-        invite(town, invited_by=inviter)
+        invite(other_town, invited_by=inviter)
     db.session.rollback()
     assert find(NEW_EMAIL) is None
     assert outbox() == []

@@ -8,13 +8,25 @@ from sct_forms import audit
 from sct_forms.auth.password_policy import password_error, personal_words
 from sct_forms.auth.passwords import generate_password, hash_password
 from sct_forms.auth.services import normalise_email
-from sct_forms.domain.roles import TOWN_ROLES, Role
+from sct_forms.domain.accounts import may_have_town, needs_town
+from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
 from sct_forms.models import ROLES, CoachAssignment, Municipality, User, new_session_nonce
 
 
 class AccountError(ValueError):
-    """A request for an account that cannot be met, with a plain reason."""
+    """A request for an account that cannot be met, with a plain reason.
+
+    The message is for the command line; ``code`` names the reason for pages, which say it in
+    the reader's language beside ``field`` (the form field at fault, if one is), and ``status``
+    is the HTTP answer.
+    """
+
+    def __init__(
+        self, message: str, *, code: str = "invalid", field: str | None = None, status: int = 422
+    ) -> None:
+        super().__init__(message)
+        self.code, self.field, self.status = code, field, status
 
 
 def find_municipality(name_or_slug: str) -> Municipality | None:
@@ -39,18 +51,22 @@ def create_user(
     """Create an account; returns it with its password (generated when not given)."""
     email = normalise_email(email)
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
-    if role == Role.STAFF and municipality is None:
-        raise AccountError("staff accounts need a town")
-    if role not in TOWN_ROLES and municipality is not None:
-        raise AccountError("only staff accounts belong to a town")
+        raise AccountError(
+            f"role must be one of {', '.join(ROLES)}", code="unknown_role", field="role"
+        )
+    if needs_town(role) and municipality is None:
+        raise AccountError("staff accounts need a town", code="town_needed", field="town")
+    if not may_have_town(role) and municipality is not None:
+        raise AccountError(
+            "only staff accounts belong to a town", code="no_town_for_role", field="town"
+        )
     if db.session.scalar(select(User).where(User.email == email)):
-        raise AccountError(f"an account for {email} already exists")
+        raise AccountError(f"an account for {email} already exists", code="exists", field="email")
     if password is not None:
         town = municipality.name if municipality is not None else None
         problem = password_error(password, personal_words(email, name, town))
         if problem:
-            raise AccountError(problem)
+            raise AccountError(problem, code="weak_password", field="password")
     password = password or generate_password()
     user = User(
         email=email,

@@ -17,14 +17,15 @@ from sct_forms.auth import tokens
 from sct_forms.auth.account_emails import queue_account_email
 from sct_forms.auth.passwords import has_usable_password, unusable_password_hash
 from sct_forms.auth.services import normalise_email
+from sct_forms.domain.accounts import may_invite
 from sct_forms.domain.roles import Role, is_town_staff
 from sct_forms.extensions import db
 from sct_forms.mail.outbox import public_url
 from sct_forms.models import Municipality, User
 
-# Who may invite: administrators, and the command line (invited_by=None: whoever runs it has
-# the server, and with it the database).
-INVITING_ROLES = (Role.ADMIN,)
+# Who may invite whom is domain.accounts.may_invite (administrators anyone, town staff their own
+# town's staff); the command line passes invited_by=None: whoever runs it has the server, and
+# with it the database.
 
 
 def invitation_lifetime() -> timedelta:
@@ -45,8 +46,13 @@ def invite_user(
     Inviting again someone who has not accepted yet sends a new link; the old one stops working.
     The caller commits: the email is queued in the same transaction, and sent once it commits.
     """
-    if invited_by is not None and invited_by.role not in INVITING_ROLES:
-        raise AccountError("only administrators can invite people")
+    town_id = town.id if town is not None else None
+    if invited_by is not None and not may_invite(invited_by, role, town_id):
+        raise AccountError(
+            "only administrators can invite people, and town staff their own town's staff",
+            code="refused",
+            status=403,
+        )
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
@@ -91,15 +97,23 @@ def _check_reinvitation(user: User, role: str, town: Municipality | None) -> Non
     if has_usable_password(user.password_hash):
         raise AccountError(
             f"an account for {user.email} already exists and has a password; "
-            "its owner can use 'Forgot your password?' on the sign-in page"
+            "its owner can use 'Forgot your password?' on the sign-in page",
+            code="has_password",
+            field="email",
         )
     if not user.active:
-        raise AccountError(f"the account for {user.email} is deactivated")
+        raise AccountError(
+            f"the account for {user.email} is deactivated", code="deactivated", field="email"
+        )
     if user.role != role:
         raise AccountError(
-            f"{user.email} was invited as {user.role}; invite them again with --role {user.role}"
+            f"{user.email} was invited as {user.role}; invite them again with --role {user.role}",
+            code="invited_as_other_role",
+            field="role",
         )
     if role == Role.STAFF and town is not None and not is_town_staff(user, town.id):
         raise AccountError(
-            f"{user.email} was invited for {user.municipality.name}, not {town.name}"
+            f"{user.email} was invited for {user.municipality.name}, not {town.name}",
+            code="invited_for_other_town",
+            field="town",
         )

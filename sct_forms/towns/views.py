@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sct_forms.access import municipality_or_404, roles_required
 from sct_forms.cycles import current_cycle
-from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role
+from sct_forms.domain.roles import ALL_ROLES, REVIEW_PARTIES, Role, is_town_staff
 from sct_forms.extensions import db
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle
@@ -48,6 +48,7 @@ def show(slug: str):
             [t.id for t in town_toolkits] + [r.record.id for r in records if r.record]
         ),
         may_ask_history=current_user.role in REVIEW_PARTIES,
+        may_invite_teammates=is_town_staff(current_user, town.id),
         may_start=current_user.role == Role.STAFF
         and cycle is not None
         and cycle == current_cycle(date.today()),
