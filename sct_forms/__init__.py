@@ -162,6 +162,7 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.accounts_views import bp as admin_accounts_bp
+    from sct_forms.admin.cycle_views import bp as admin_cycles_bp
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.account_views import bp as account_bp
     from sct_forms.auth.views import bp as auth_bp
@@ -191,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         coaching_bp,
         admin_bp,
+        admin_cycles_bp,
         admin_accounts_bp,
         certificates_bp,
         documents_bp,

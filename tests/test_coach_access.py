@@ -206,6 +206,9 @@ def every_state_changing_request(town, draft: Toolkit, reviewed: Toolkit, cycle)
         ("post", f"/towns/{town.slug}/certificate", {"cycle": str(cycle.id)}),
         ("post", "/certificates/SCT-2026-0001/revoke", {"reason": "x"}),
         ("post", f"/admin/cycles/{cycle.id}/certificates", {}),
+        # the program console's cycles
+        ("post", "/admin/cycles/new", {"name": "Renamed"}),
+        ("post", f"/admin/cycles/{cycle.id}", {"name": "Renamed"}),
         # coaching: requests and assignments are not the coach's
         (
             "post",
