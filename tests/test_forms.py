@@ -20,6 +20,7 @@ from sct_forms.models import (
     ChangeRequest,
     CoachAssignment,
     Evidence,
+    OutboxMessage,
     Toolkit,
 )
 from sct_forms.review import services as review
@@ -200,6 +201,10 @@ def test_every_post_form_refuses_a_request_without_its_token(
         town, staff_user, topics="Outreach.", meeting="phone", availability="Mornings."
     )
     assignment = db.session.scalars(select(CoachAssignment)).one()
+    gave_up = OutboxMessage(
+        kind="test.message", to_address="a@sct.test", subject="Hi", body_text="Hi.", attempts=10
+    )
+    db.session.add(gave_up)
     version = draft.step_answers("context").version
     links = {
         p: tokens.issue(second_reviewer_user, p, timedelta(days=1)) for p in ("reset", "invite")
@@ -248,6 +253,11 @@ def test_every_post_form_refuses_a_request_without_its_token(
             "coach",
             f"/coaching/toolkits/{draft.id}/comments",
             {"step_key": "context", "body": "Good start."},
+        ),
+        "admin_outbox.retry": (
+            "admin",
+            f"/admin/outbox/{gave_up.id}/retry",
+            {"attempts": "10", "send_after": gave_up.send_after.isoformat()},
         ),
         "certificates.issue": ("admin", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
         "certificates.release": ("admin", f"/admin/cycles/{cycle.id}/certificates", {}),

@@ -37,7 +37,7 @@ from sct_forms.documents import packet_cache
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
 from sct_forms.inputs import MAX_INT, bounded_int
-from sct_forms.models import ChangeRequest, Evidence, ReviewComment, Toolkit
+from sct_forms.models import ChangeRequest, Evidence, OutboxMessage, ReviewComment, Toolkit
 from sct_forms.review import services as review
 from tests.conftest import PASSWORD
 from tests.evidence.samples import jpeg_bytes, pdf_bytes
@@ -392,6 +392,33 @@ def test_sign_in_with_a_next_address_holding_line_breaks_goes_somewhere_safe(
     assert not re.search(r"[\x00-\x1f]", location)
     assert "Set-Cookie" not in response.headers.get("Set-Cookie", "").split("=")[0]
     assert urlsplit(location).netloc in ("", "localhost")
+
+
+def test_hostile_values_in_an_email_retry_are_refused(as_user, admin_user):
+    message = OutboxMessage(
+        kind="test.message", to_address="a@sct.test", subject="Hi", body_text="Hi.", attempts=10
+    )
+    db.session.add(message)
+    db.session.commit()
+    seen = message.send_after.isoformat()
+    client = as_user(admin_user)
+    for attempts, send_after in (
+        (TOO_BIG, seen),
+        ("-1", seen),
+        ("1e999999", seen),
+        ("10", "0001-01-01T00:00:00+05:00"),
+        ("10", "9999-12-31T23:59:59-05:00"),
+        ("10", "2026-07-01T00:00:00"),
+        ("10", "[]"),
+        ("10", ""),
+    ):
+        response = client.post(
+            f"/admin/outbox/{message.id}/retry",
+            data={"attempts": attempts, "send_after": send_after},
+        )
+        assert response.status_code in (409, 422), (attempts, send_after)
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).attempts == 10
 
 
 # --- the fuzz test ------------------------------------------------------------------------------
