@@ -259,6 +259,24 @@ def test_every_post_form_refuses_a_request_without_its_token(
             f"/admin/outbox/{gave_up.id}/retry",
             {"attempts": "10", "send_after": gave_up.send_after.isoformat()},
         ),
+        "admin_accounts.invite": (
+            "admin",
+            "/admin/accounts/invite",
+            {"name": "Jo New", "email": "jo@windham.test", "role": "staff", "town": town.id},
+        ),
+        "admin_accounts.change_access": (
+            "admin",
+            f"/admin/accounts/{staff_user.id}/access",
+            {"role": "reviewer", "town": ""},
+        ),
+        "admin_accounts.deactivate": ("admin", f"/admin/accounts/{staff_user.id}/deactivate", {}),
+        "admin_accounts.reactivate": ("admin", f"/admin/accounts/{staff_user.id}/reactivate", {}),
+        "admin_accounts.reinvite": ("admin", f"/admin/accounts/{staff_user.id}/invitation", {}),
+        "town_team.invite": (
+            "staff",
+            f"/towns/{town.slug}/team/invite",
+            {"name": "Jordan New", "email": "jordan@windham.test"},
+        ),
         "certificates.issue": ("admin", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
         "certificates.release": ("admin", f"/admin/cycles/{cycle.id}/certificates", {}),
         "certificates.revoke_certificate": (

@@ -37,9 +37,17 @@ from sct_forms.documents import packet_cache
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
 from sct_forms.inputs import MAX_INT, bounded_int
-from sct_forms.models import ChangeRequest, Evidence, OutboxMessage, ReviewComment, Toolkit
+from sct_forms.models import (
+    ChangeRequest,
+    CoachAssignment,
+    Evidence,
+    OutboxMessage,
+    ReviewComment,
+    Toolkit,
+    User,
+)
 from sct_forms.review import services as review
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_user
 from tests.evidence.samples import jpeg_bytes, pdf_bytes
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
@@ -62,6 +70,10 @@ class World:
     # Each toolkit's (state, reviewer holding it) as built, put back before each route: posts
     # that submit, withdraw, release or decide would otherwise leave later routes fewer states.
     states: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+    # Each account's role, town, active flag and session, and the coaching assignments, as
+    # built: the accounts pages change and deactivate people whose clients later routes use.
+    accounts: dict[int, tuple[str, int | None, bool, str]] = field(default_factory=dict)
+    assignments: set[tuple[int, int]] = field(default_factory=set)
 
     def restore_states(self) -> None:
         for toolkit_id, (state, holder) in self.states.items():
@@ -70,6 +82,17 @@ class World:
                 .where(Toolkit.id == toolkit_id)
                 .values(state=state, assigned_reviewer_id=holder)
             )
+        for user_id, (role, town_id, active, nonce) in self.accounts.items():
+            db.session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(role=role, municipality_id=town_id, active=active, session_nonce=nonce)
+            )
+        kept = set(
+            db.session.execute(select(CoachAssignment.coach_id, CoachAssignment.municipality_id))
+        )
+        for coach_id, town_id in self.assignments - {tuple(row) for row in kept}:
+            db.session.add(CoachAssignment(coach_id=coach_id, municipality_id=town_id))
         db.session.commit()
 
 
@@ -171,6 +194,12 @@ def world(
         "evidence_id": [str(e.id) for e in evidence],
         "request_id": [str(r.id) for r in db.session.scalars(select(ChangeRequest))],
         "number": ["1", "2"],
+        # Accounts the administrators' pages may change: one invited and waiting, one deactivated
+        # (the accounts of the signed-in clients are put back before each route).
+        "user_id": [
+            str(make_user("staff", "aaron.waiting@windham.test", "!unusable", town).id),
+            str(make_user("reviewer", "abby.gone@sct.test", "!unusable", active=False).id),
+        ],
     }
     # Any other id (a route added later) gets all of them.
     ids = {str(c.id) for c in db.session.scalars(select(ReviewComment))}
@@ -204,7 +233,19 @@ def world(
     ]
     db.session.commit()
     states = {t.id: (t.state, t.assigned_reviewer_id) for t in toolkits.values()}
-    yield World(clients, toolkits, [town.slug, other_town.slug], values, states)
+    accounts = {
+        u.id: (u.role, u.municipality_id, u.active, u.session_nonce)
+        for u in db.session.scalars(select(User))
+    }
+    assignments = {
+        tuple(row)
+        for row in db.session.execute(
+            select(CoachAssignment.coach_id, CoachAssignment.municipality_id)
+        )
+    }
+    yield World(
+        clients, toolkits, [town.slug, other_town.slug], values, states, accounts, assignments
+    )
 
 
 # --- regression tests: the faults the probe found --------------------------------------------
