@@ -170,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.coaching.views import bp as coaching_bp
     from sct_forms.documents.views import bp as documents_bp
     from sct_forms.evidence.views import bp as evidence_bp
+    from sct_forms.reminders.views import bp as reminders_bp
     from sct_forms.review.views import bp as review_bp
     from sct_forms.statewide.public_views import bp as certified_towns_bp
     from sct_forms.statewide.views import bp as statewide_bp
@@ -183,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         auth_bp,
         account_bp,
+        reminders_bp,
         towns_bp,
         town_team_bp,
         toolkits_bp,

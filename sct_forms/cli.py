@@ -20,6 +20,7 @@ from sct_forms.mail.delivery import deliver_pending
 from sct_forms.maintenance import cli as maintenance_cli
 from sct_forms.models import User
 from sct_forms.reference_data import CatalogImportError, import_actions, seed
+from sct_forms.reminders import cli as reminders_cli
 
 # The stored values: click matches an Enum choice by its member name ("STAFF"), not its value.
 ROLE_CHOICES = [role.value for role in Role]
@@ -41,6 +42,7 @@ def register(app: Flask) -> None:
     mail_cli.register(app)
     worker.register(app)
     maintenance_cli.register(app)
+    reminders_cli.register(app)
 
 
 @click.command("seed")

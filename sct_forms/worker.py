@@ -14,9 +14,10 @@ from flask import Flask, current_app
 from sct_forms import jobs
 from sct_forms.documents import packet_cache
 from sct_forms.mail import tasks as mail_tasks
+from sct_forms.reminders import tasks as reminder_tasks
 
 # Every module that declares tasks: the worker runs what these declare.
-TASK_MODULES = (mail_tasks, packet_cache)
+TASK_MODULES = (mail_tasks, packet_cache, reminder_tasks)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -290,6 +290,7 @@ def test_every_post_form_refuses_a_request_without_its_token(
             f"/toolkits/{draft.id}/steps/outreach/evidence",
             {"file": pdf, "title": "Flyer"},
         ),
+        "reminders.settings": ("staff", "/account/reminders", {"reminders": "off"}),
         "review.add_request": (
             "reviewer",
             f"/review/toolkits/{reviewed}/requests",

@@ -1,0 +1,1 @@
+"""Reminder emails: deadlines, waiting change requests, the reviewers' weekly digest."""
