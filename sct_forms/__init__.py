@@ -162,6 +162,7 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.accounts_views import bp as admin_accounts_bp
+    from sct_forms.admin.catalog_views import bp as admin_catalog_bp
     from sct_forms.admin.cycle_views import bp as admin_cycles_bp
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.account_views import bp as account_bp
@@ -195,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
         coaching_bp,
         admin_bp,
         admin_cycles_bp,
+        admin_catalog_bp,
         admin_accounts_bp,
         certificates_bp,
         documents_bp,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
@@ -26,6 +26,9 @@ def available_languages(translations_dir: Path) -> tuple[str, ...]:
 
 def select_locale() -> str | None:
     """The signed-in user's choice, else this browser's choice, else the browser's headers."""
+    if not has_request_context():
+        # A command or a job has nobody to ask: the default language, unless it forces one.
+        return None
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated:
         if current_user.preferred_language in languages:

@@ -17,9 +17,11 @@ from sqlalchemy import select
 
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
+from sct_forms.i18n import gettext as _
 from sct_forms.models import Action, Category, Cycle, Municipality
 
-ACTION_NUMBER = re.compile(r"^\d{1,2}\.\d{1,2}$")
+ACTION_NUMBER = re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}$")
+CATEGORY_NUMBER = re.compile(r"^[0-9]{1,2}$")
 KNOWN_TIERS = {"bronze", "silver", "gold"}
 ACTION_COLUMNS = ("number", "title", "category_number", "required_for")
 
@@ -74,73 +76,238 @@ class ActionRow:
 
 
 class CatalogImportError(ValueError):
-    """A catalog file with problems; ``problems`` lists each as 'line N: what is wrong'."""
+    """A catalog file with problems; ``problems`` lists each as 'Line N: what is wrong.'."""
 
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
 
 
-def _row_problems(row: dict, categories: set[int], seen: set[str]) -> list[str]:
+TITLE_LIMIT = 200  # the length of Action.title
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@")
+# Every control code (line breaks included): a title is one line of plain text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _tiers(text: str) -> list[str]:
+    return [t.strip().lower() for t in text.split(",") if t.strip()]
+
+
+def _row_problems(row: dict, categories: set[int], seen: dict[str, int]) -> list[str]:
+    """What is wrong with one row, each in a sentence (empty when the row is good)."""
     if None in row:
-        return ["more values than columns"]
+        return [_("this line has more values than the header has columns.")]
     number = (row.get("number") or "").strip()
     title = (row.get("title") or "").strip()
     category_text = (row.get("category_number") or "").strip()
-    tiers = [t.strip().lower() for t in (row.get("required_for") or "").split(",") if t.strip()]
     if not ACTION_NUMBER.match(number):
-        return [f"action number {number!r} is not like 3.4"]
+        return [_('the action number "%(number)s" is not like 3.4.', number=number[:20])]
     problems = []
     if number in seen:
-        problems.append(f"action {number} appears twice")
+        problems.append(
+            _("action %(number)s is already on line %(line)s.", number=number, line=seen[number])
+        )
     if not title:
-        problems.append(f"action {number} has no title")
-    elif len(title) > 200:
-        problems.append(f"the title of action {number} is over 200 characters")
-    if not category_text.isdigit() or int(category_text) not in categories:
-        problems.append(f"category {category_text!r} is not a known category")
+        problems.append(_("action %(number)s has no title.", number=number))
+    elif len(title) > TITLE_LIMIT:
+        problems.append(
+            _(
+                "the title of action %(number)s has %(length)s characters; the limit is %(max)s.",
+                number=number,
+                length=len(title),
+                max=TITLE_LIMIT,
+            )
+        )
+    elif _CONTROL.search(title):
+        problems.append(
+            _(
+                "the title of action %(number)s has a line break or an invisible control "
+                "character. Write it on one line.",
+                number=number,
+            )
+        )
+    elif title.startswith(_FORMULA_START):
+        problems.append(
+            _(
+                'the title of action %(number)s starts with "%(sign)s", which spreadsheet '
+                "programs run as a formula. Start it with a word.",
+                number=number,
+                sign=title[0],
+            )
+        )
+    if not category_text:
+        problems.append(_("action %(number)s has no category number.", number=number))
+    elif not CATEGORY_NUMBER.match(category_text) or int(category_text) not in categories:
+        problems.append(_("the category %(category)s does not exist.", category=category_text[:20]))
     elif number.split(".")[0] != category_text:
-        problems.append(f"action {number} does not belong to category {category_text}")
-    unknown = [t for t in tiers if t not in KNOWN_TIERS]
+        problems.append(
+            _(
+                "action %(number)s does not belong to category %(category)s.",
+                number=number,
+                category=category_text,
+            )
+        )
+    unknown = [t for t in _tiers(row.get("required_for") or "") if t not in KNOWN_TIERS]
     if unknown:
-        problems.append(f"unknown tier in required_for: {', '.join(unknown)}")
+        problems.append(
+            _(
+                "required_for names %(tiers)s; it may only list bronze, silver and gold, "
+                "separated by commas.",
+                tiers=", ".join(f'"{t[:20]}"' for t in unknown[:3]),
+            )
+        )
     return problems
 
 
+def _line_problem(line: int, problem: str) -> str:
+    return _("Line %(line)s: %(problem)s", line=line, problem=problem)
+
+
 def parse_action_rows(stream: TextIO) -> list[ActionRow]:
-    """Read and check every row of an action catalog CSV; raise with all problems found."""
+    """Read and check every row of an action catalog CSV; raise with all problems found.
+
+    The web upload (admin.catalog) and the ``import-actions`` command both read files here.
+    """
     reader = csv.DictReader(stream)
-    missing = [c for c in ACTION_COLUMNS[:3] if c not in (reader.fieldnames or [])]
+    try:
+        fieldnames = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise CatalogImportError([_line_problem(1, _unreadable(error))]) from error
+    reader.fieldnames = fieldnames
+    missing = [c for c in ACTION_COLUMNS[:3] if c not in fieldnames]
     if missing:
         raise CatalogImportError(
             [
-                f"line 1: the header must name the columns {', '.join(ACTION_COLUMNS)}; "
-                f"missing: {', '.join(missing)}"
+                _line_problem(
+                    1,
+                    _(
+                        "the header must name the columns %(columns)s; missing: %(missing)s.",
+                        columns=", ".join(ACTION_COLUMNS),
+                        missing=", ".join(missing),
+                    ),
+                )
             ]
         )
     categories = set(db.session.scalars(select(Category.number)))
     rows: list[ActionRow] = []
     problems: list[str] = []
-    seen: set[str] = set()
-    for row in reader:
+    seen: dict[str, int] = {}
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # The csv module cannot go on after such an error: report it and stop reading.
+            problems.append(_line_problem(reader.line_num, _unreadable(error)))
+            break
         line = reader.line_num
         row_problems = _row_problems(row, categories, seen)
+        number = (row.get("number") or "").strip() if None not in row else ""
+        if number and number not in seen and ACTION_NUMBER.match(number):
+            seen[number] = line
         if row_problems:
-            problems.extend(f"line {line}: {problem}" for problem in row_problems)
+            problems.extend(_line_problem(line, problem) for problem in row_problems)
             continue
-        number = row["number"].strip()
-        seen.add(number)
-        tiers = [t.strip().lower() for t in (row.get("required_for") or "").split(",") if t.strip()]
         rows.append(
             ActionRow(
-                line, number, row["title"].strip(), int(row["category_number"]), ",".join(tiers)
+                line,
+                number,
+                row["title"].strip(),
+                int(row["category_number"]),
+                ",".join(_tiers(row.get("required_for") or "")),
             )
         )
     if not rows and not problems:
-        problems.append("the file has no actions")
+        problems.append(_("The file has no actions."))
     if problems:
         raise CatalogImportError(problems)
     return rows
+
+
+def _unreadable(error: csv.Error) -> str:
+    return _("this line cannot be read as CSV (%(reason)s).", reason=str(error)[:80])
+
+
+@dataclass
+class ActionChange:
+    action: Action
+    before: dict[str, str | int]
+    after: dict[str, str | int]
+
+
+@dataclass
+class CatalogPlan:
+    """What importing rows into a catalog year would change, before anything is written."""
+
+    catalog_year: int
+    added: list[ActionRow]
+    changed: list[ActionChange]
+    # Actions of the year that the file leaves out: kept (retire them by hand if they should go).
+    not_in_file: list[Action]
+    unchanged: int
+
+    @property
+    def change_count(self) -> int:
+        return len(self.added) + len(self.changed)
+
+    def fingerprint(self) -> list:
+        """The changes as plain values, for telling whether two plans are the same."""
+        added = [[r.number, r.title, r.category_number, r.required_for] for r in self.added]
+        changed = [[c.action.id, c.before, c.after] for c in self.changed]
+        return [added, changed]
+
+
+def _values(action_category_number: int, title: str, required_for: str) -> dict[str, str | int]:
+    return {"title": title, "category": action_category_number, "required_for": required_for}
+
+
+def plan_import(rows: list[ActionRow], catalog_year: int) -> CatalogPlan:
+    """Compare checked rows with the catalog of ``catalog_year``; nothing is written."""
+    existing = {
+        a.number: a
+        for a in db.session.scalars(select(Action).where(Action.catalog_year == catalog_year))
+    }
+    added, changed, unchanged = [], [], 0
+    for row in rows:
+        action = existing.get(row.number)
+        if action is None:
+            added.append(row)
+            continue
+        before = _values(action.category.number, action.title, action.required_for)
+        after = _values(row.category_number, row.title, row.required_for)
+        if before == after:
+            unchanged += 1
+        else:
+            changed.append(ActionChange(action, before, after))
+    numbers = {row.number for row in rows}
+    not_in_file = sorted(
+        (a for number, a in existing.items() if number not in numbers), key=lambda a: a.sort_key
+    )
+    return CatalogPlan(catalog_year, added, changed, not_in_file, unchanged)
+
+
+def apply_plan(plan: CatalogPlan) -> list[Action]:
+    """Write a plan's additions and changes (the caller commits); returns the added actions."""
+    categories = {c.number: c for c in db.session.scalars(select(Category))}
+    added = []
+    for row in plan.added:
+        action = Action(
+            catalog_year=plan.catalog_year,
+            number=row.number,
+            title=row.title,
+            category=categories[row.category_number],
+            required_for=row.required_for,
+        )
+        db.session.add(action)
+        added.append(action)
+    for change in plan.changed:
+        change.action.title = str(change.after["title"])
+        change.action.category = categories[int(change.after["category"])]
+        change.action.required_for = str(change.after["required_for"])
+    db.session.flush()
+    return added
 
 
 def import_actions(stream: TextIO, catalog_year: int) -> tuple[int, int]:
@@ -148,39 +315,9 @@ def import_actions(stream: TextIO, catalog_year: int) -> tuple[int, int]:
 
     Returns (added, updated). The caller commits; on error nothing has been added.
     """
-    rows = parse_action_rows(stream)
-    categories = {c.number: c for c in db.session.scalars(select(Category))}
-    existing = {
-        a.number: a
-        for a in db.session.scalars(select(Action).where(Action.catalog_year == catalog_year))
-    }
-    added = updated = 0
-    for row in rows:
-        category = categories[row.category_number]
-        action = existing.get(row.number)
-        if action is None:
-            db.session.add(
-                Action(
-                    catalog_year=catalog_year,
-                    number=row.number,
-                    title=row.title,
-                    category=category,
-                    required_for=row.required_for,
-                )
-            )
-            added += 1
-        elif (action.title, action.category_id, action.required_for) != (
-            row.title,
-            category.id,
-            row.required_for,
-        ):
-            action.title, action.category, action.required_for = (
-                row.title,
-                category,
-                row.required_for,
-            )
-            updated += 1
-    return added, updated
+    plan = plan_import(parse_action_rows(stream), catalog_year)
+    apply_plan(plan)
+    return len(plan.added), len(plan.changed)
 
 
 def load_2024_catalog() -> int:

@@ -140,11 +140,11 @@ def test_import_actions_reports_each_bad_row_and_imports_nothing(runner, catalog
     result = runner.invoke(args=["import-actions", str(csv_file), "--year", "2026"])
     assert result.exit_code != 0
     assert "nothing was imported" in result.output
-    assert "line 3: action number '3.x' is not like 3.4" in result.output
-    assert "line 4: action 3.16 has no title" in result.output
-    assert "line 5: action 7.1 does not belong to category 3" in result.output
-    assert "line 6: unknown tier in required_for: platinum" in result.output
-    assert "line 7:" in result.output
+    assert 'Line 3: the action number "3.x" is not like 3.4.' in result.output
+    assert "Line 4: action 3.16 has no title." in result.output
+    assert "Line 5: action 7.1 does not belong to category 3." in result.output
+    assert 'Line 6: required_for names "platinum"' in result.output
+    assert "Line 7: this line has more values than the header has columns." in result.output
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Action.id)).where(Action.catalog_year == 2026)) == 0
 
@@ -154,4 +154,4 @@ def test_import_actions_needs_the_right_columns(runner, catalog, tmp_path):
     csv_file.write_text("num,name\n3.4,x\n")
     result = runner.invoke(args=["import-actions", str(csv_file), "--year", "2026"])
     assert result.exit_code != 0
-    assert "line 1: the header must name the columns" in result.output
+    assert "Line 1: the header must name the columns" in result.output

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from sct_forms.admin import catalog as catalog_admin
 from sct_forms.auth import tokens
 from sct_forms.coaching import services as coaching
 from sct_forms.extensions import db
@@ -206,6 +207,10 @@ def test_every_post_form_refuses_a_request_without_its_token(
     )
     db.session.add(gave_up)
     version = draft.step_answers("context").version
+    catalog_preview = catalog_admin.check_upload(
+        admin_user, 2026, b"number,title,category_number,required_for\n3.15,Restore Riverbanks,3,\n"
+    )
+    catalog["5.7"].retired_at = catalog_admin.utcnow()  # for the "Offer again" button
     links = {
         p: tokens.issue(second_reviewer_user, p, timedelta(days=1)) for p in ("reset", "invite")
     }
@@ -276,6 +281,34 @@ def test_every_post_form_refuses_a_request_without_its_token(
             "staff",
             f"/towns/{town.slug}/team/invite",
             {"name": "Jordan New", "email": "jordan@windham.test"},
+        ),
+        "admin_catalog.check": (
+            "admin",
+            "/admin/catalog/check",
+            {
+                "file": (io.BytesIO(b"number,title,category_number\n3.4,Plans,3\n"), "c.csv"),
+                "catalog_year": "2024",
+            },
+        ),
+        "admin_catalog.confirm": (
+            "admin",
+            "/admin/catalog/import",
+            {
+                "token": catalog_preview.token,
+                "sha256": catalog_preview.sha256,
+                "plan": catalog_preview.plan_sha256,
+            },
+        ),
+        "admin_catalog.edit": (
+            "admin",
+            f"/admin/catalog/actions/{catalog['3.4'].id}/edit",
+            {"title": "Open Space Plans", "title_es": "Planes de espacios abiertos"},
+        ),
+        "admin_catalog.retire": ("admin", f"/admin/catalog/actions/{catalog['3.4'].id}/retire", {}),
+        "admin_catalog.unretire": (
+            "admin",
+            f"/admin/catalog/actions/{catalog['5.7'].id}/unretire",
+            {},
         ),
         "certificates.issue": ("admin", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
         "certificates.release": ("admin", f"/admin/cycles/{cycle.id}/certificates", {}),

@@ -30,6 +30,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Rule
 
+from sct_forms.admin import catalog as catalog_admin
 from sct_forms.auth import tokens
 from sct_forms.certificates.queries import valid_certificate
 from sct_forms.coaching import services as coaching
@@ -194,6 +195,7 @@ def world(
         "evidence_id": [str(e.id) for e in evidence],
         "request_id": [str(r.id) for r in db.session.scalars(select(ChangeRequest))],
         "number": ["1", "2"],
+        "action_id": [str(action.id) for action in catalog.values()],
         # Accounts the administrators' pages may change: one invited and waiting, one deactivated
         # (the accounts of the signed-in clients are put back before each route).
         "user_id": [
@@ -339,6 +341,50 @@ def _query_numbers_do_not_crash(world: World, number: str) -> None:
             response = world.clients[role].get(url)
             assert response.status_code < 500, url
             response.close()
+
+
+CATALOG_HEADER = b"number,title,category_number,required_for\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x00" * 1000,
+        b"\xef\xbb\xbf",
+        b"\xff\xfe" + "number".encode("utf-16-le"),
+        CATALOG_HEADER + b"3.15,=cmd|' /C calc'!A0,3,\n",
+        CATALOG_HEADER + b"3.15,+SUM(1),3,\n-2,@x,3,\n",
+        CATALOG_HEADER + b'3.15,"' + b"a" * 300_000 + b'",3,\n',
+        CATALOG_HEADER + b"3.15,Riverbanks," + TOO_BIG.encode() + b",\n",
+        CATALOG_HEADER + b"99999999999999999999.1,x,3,\n",
+        CATALOG_HEADER + b"3.15,x,3," + b"gold," * 5000 + b"\n",
+        CATALOG_HEADER + b'"' * 10_000,
+        CATALOG_HEADER + b"\r" * 10_000,
+        b"number" + b",number" * 5000 + b"\n",
+    ],
+)
+def test_hostile_catalog_files_are_refused_without_a_crash(as_user, admin_user, catalog, body):
+    client = as_user(admin_user)
+    response = client.post(
+        "/admin/catalog/check",
+        data={"file": (io.BytesIO(body), "catalog.csv"), "catalog_year": "2026"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "Nothing was imported" in response.get_data(as_text=True) or b"" == body.strip()
+    for value in (TOO_BIG, JUST_TOO_BIG, "1e999999", "-1", "[]", "\u202e\ufeff"):
+        confirm = client.post(
+            "/admin/catalog/import", data={"token": value, "sha256": value, "plan": value}
+        )
+        assert confirm.status_code in (409, 422), value
+        year = client.post(
+            "/admin/catalog/check",
+            data={"file": (io.BytesIO(CATALOG_HEADER), "c.csv"), "catalog_year": value},
+            content_type="multipart/form-data",
+        )
+        assert year.status_code == 422, value
+    assert catalog_admin.catalog_years() == [2024]  # nothing imported into 2026
 
 
 def test_posted_ids_too_large_for_the_database_are_refused(world):

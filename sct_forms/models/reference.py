@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sct_forms.domain.action_rules import TrainingRule, parse_training_rule
 from sct_forms.domain.tiers import TierRule, parse_tier_rules
 from sct_forms.extensions import db
+from sct_forms.i18n import get_locale_language
 from sct_forms.models.types import UTCDateTime
 
 
@@ -58,7 +59,15 @@ class Action(db.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.number} {self.title}"
+        """The number and title in the language of the page (or email, or PDF) being made."""
+        return f"{self.number} {self.display_title}"
+
+    @property
+    def display_title(self) -> str:
+        """The Spanish title where the page speaks Spanish and the program has given one."""
+        if self.title_es and get_locale_language() == "es":
+            return self.title_es
+        return self.title
 
     @property
     def sort_key(self) -> tuple[int, ...]:

@@ -133,6 +133,12 @@ def start_refused_message(code: str, params: dict[str, Any]) -> str:
             action=params["action"],
             year=params["year"],
         )
+    if code == "retired":
+        return _(
+            "%(action)s is retired from the catalog: the program no longer offers it. "
+            "Choose another action from the list.",
+            action=params["action"],
+        )
     if code == "already_paired":
         return _(
             "Your town already has an Equity Toolkit for %(action)s in this cycle. "

@@ -117,7 +117,12 @@ def pairable_actions(town: Municipality, cycle: Cycle) -> list[tuple[Category, l
     actions = db.session.scalars(
         select(Action)
         .join(Category)
-        .where(Action.catalog_year == cycle.catalog_year, Action.number != EQUITY_ACTION_NUMBER)
+        .where(
+            Action.catalog_year == cycle.catalog_year,
+            Action.number != EQUITY_ACTION_NUMBER,
+            # A retired action stays on the toolkits that use it, but is no longer offered.
+            Action.retired_at.is_(None),
+        )
     ).all()
     groups: dict[int, tuple[Category, list[Action]]] = {}
     for action in sorted(actions, key=lambda a: a.sort_key):
@@ -136,6 +141,8 @@ def start_toolkit(
         raise StartRefusedError("is_equity_action")
     if action.catalog_year != cycle.catalog_year:
         raise StartRefusedError("not_in_catalog", action=action.label, year=cycle.catalog_year)
+    if action.retired_at is not None:
+        raise StartRefusedError("retired", action=action.label)
     already = _record_of(town, cycle, Form.TOOLKIT, action)
     if already is not None:
         raise StartRefusedError("already_paired", action=action.label, toolkit_id=already.id)
