@@ -164,6 +164,8 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.admin.accounts_views import bp as admin_accounts_bp
     from sct_forms.admin.catalog_views import bp as admin_catalog_bp
     from sct_forms.admin.cycle_views import bp as admin_cycles_bp
+    from sct_forms.admin.log_views import bp as admin_log_bp
+    from sct_forms.admin.outbox_views import bp as admin_outbox_bp
     from sct_forms.admin.views import bp as admin_bp
     from sct_forms.auth.account_views import bp as account_bp
     from sct_forms.auth.views import bp as auth_bp
@@ -171,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.coaching.views import bp as coaching_bp
     from sct_forms.documents.views import bp as documents_bp
     from sct_forms.evidence.views import bp as evidence_bp
+    from sct_forms.exports.exports_views import bp as exports_bp
     from sct_forms.reminders.views import bp as reminders_bp
     from sct_forms.review.views import bp as review_bp
     from sct_forms.statewide.public_views import bp as certified_towns_bp
@@ -195,6 +198,9 @@ def _register_blueprints(app: Flask) -> None:
         review_bp,
         coaching_bp,
         admin_bp,
+        admin_outbox_bp,
+        admin_log_bp,
+        exports_bp,
         admin_cycles_bp,
         admin_catalog_bp,
         admin_accounts_bp,

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sct_forms.access import roles_required
 from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
-from sct_forms.mail.outbox import recent_messages
 from sct_forms.models import Cycle, Municipality, User
 from sct_forms.templating import render
 
@@ -31,5 +30,4 @@ def overview():
         cycles=cycles,
         towns=towns,
         users=users,
-        outbox_messages=recent_messages(50),
     )
