@@ -14,24 +14,10 @@ from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
 from sct_forms.models import Action, AuditEvent, Cycle
 from tests.conftest import make_user
+from tests.cycle_helpers import make_cycle
 
 TODAY = date.today()
 DAY = timedelta(days=1)
-
-
-def make_cycle(name: str, opens: date, deadline: date, **extra) -> Cycle:
-    cycle = Cycle(
-        name=name,
-        opens_on=opens,
-        submission_deadline=deadline,
-        lookback_start=extra.pop("lookback_start", opens - timedelta(days=3 * 365)),
-        catalog_year=extra.pop("catalog_year", 2024),
-        tier_rules_data=extra.pop("tier_rules_data", DEFAULT_TIER_RULES),
-        **extra,
-    )
-    db.session.add(cycle)
-    db.session.commit()
-    return cycle
 
 
 def future_cycle() -> Cycle:

@@ -28,6 +28,7 @@ from sct_forms.review import services as review
 from tests.conftest import PASSWORD
 from tests.evidence import samples
 from tests.helpers import sign_in_with_csrf
+from tests.recertification_helpers import copy_on_a_new_action, earlier_toolkit
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
 NEW_PASSWORD = "lantern orchard velvet sixteen"
@@ -206,6 +207,9 @@ def test_every_post_form_refuses_a_request_without_its_token(
         kind="test.message", to_address="a@sct.test", subject="Hi", body_text="Hi.", attempts=10
     )
     db.session.add(gave_up)
+    earlier = earlier_toolkit(town, catalog["3.4"], staff_user)
+    earlier_file = earlier.evidence[0]
+    copied = copy_on_a_new_action(town, cycle, earlier, staff_user)
     version = draft.step_answers("context").version
     catalog_preview = catalog_admin.check_upload(
         admin_user, 2026, b"number,title,category_number,required_for\n3.15,Restore Riverbanks,3,\n"
@@ -383,6 +387,16 @@ def test_every_post_form_refuses_a_request_without_its_token(
             {"action_id": catalog["3.12"].id, "confirmed": "y"},
         ),
         "toolkits.start_action": ("staff", f"/towns/{town.slug}/actions/equity-training/start", {}),
+        "recertification.copy": (
+            "staff",
+            f"/towns/{town.slug}/toolkits/copy/{earlier.id}",
+            {"action_id": catalog["3.12"].id, "confirmed": "y"},
+        ),
+        "recertification.attach": (
+            "staff",
+            f"/toolkits/{copied.id}/copied/evidence/{earlier_file.id}",
+            {"back": "step"},
+        ),
         "toolkits.save_step": (
             "staff",
             f"/toolkits/{draft.id}/steps/context",

@@ -49,6 +49,7 @@ from sct_forms.models import (
 )
 from sct_forms.review import services as review
 from tests.conftest import PASSWORD, make_user
+from tests.cycle_helpers import future_and_past_cycles
 from tests.evidence.samples import jpeg_bytes, pdf_bytes
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
@@ -195,6 +196,8 @@ def world(
         "evidence_id": [str(e.id) for e in evidence],
         "request_id": [str(r.id) for r in db.session.scalars(select(ChangeRequest))],
         "number": ["1", "2"],
+        # A future and a past cycle beside the running one: the cycles pages of each phase.
+        "cycle_id": [str(c.id) for c in [cycle, *future_and_past_cycles()]],
         "action_id": [str(action.id) for action in catalog.values()],
         # Accounts the administrators' pages may change: one invited and waiting, one deactivated
         # (the accounts of the signed-in clients are put back before each route).

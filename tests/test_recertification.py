@@ -10,68 +10,20 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from sct_forms.domain.recertification import carry_over
-from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.domain.toolkit_definition import load_definition
 from sct_forms.evidence import storage
-from sct_forms.evidence.services import add_evidence, delete_evidence
+from sct_forms.evidence.services import delete_evidence
 from sct_forms.extensions import db
 from sct_forms.maintenance.file_check import find_problems
-from sct_forms.models import AuditEvent, Cycle, Evidence, Toolkit
+from sct_forms.models import AuditEvent, Evidence, Toolkit
 from sct_forms.toolkits import recertification, services
-from tests.evidence.samples import pdf_bytes
-from tests.toolkit_helpers import COMPLETE_ANSWERS, make_toolkit
-
-# Answers of a toolkit done in 2023: complete then, but before the 2026 cycle's lookback start
-# (July 1, 2023) wherever they carry a date.
-EARLIER_ANSWERS = copy.deepcopy(COMPLETE_ANSWERS)
-EARLIER_ANSWERS["context"]["start_date"] = "2023-01-15"
-EARLIER_ANSWERS["outreach"]["activities"][0]["date"] = "2023-02-10"
-EARLIER_ANSWERS["engagement"]["events"][0]["date"] = "2023-03-04"
-
-
-def add_earlier_cycle() -> Cycle:
-    """The 2023 Fall cycle (added once)."""
-    existing = db.session.scalar(select(Cycle).filter_by(name="2023 Fall"))
-    if existing is not None:
-        return existing
-    earlier = Cycle(
-        name="2023 Fall",
-        opens_on=date(2023, 7, 1),
-        submission_deadline=date(2023, 12, 31),
-        lookback_start=date(2020, 7, 1),
-        catalog_year=2024,
-        tier_rules_data=DEFAULT_TIER_RULES,
-    )
-    db.session.add(earlier)
-    db.session.commit()
-    return earlier
-
-
-def earlier_toolkit(town, action, user, state: str = "approved") -> Toolkit:
-    """A toolkit of the 2023 cycle on ``action``, filled in, with one stored flyer."""
-    toolkit = make_toolkit(town, add_earlier_cycle(), action, user)
-    for row in toolkit.steps:
-        row.data = EARLIER_ANSWERS[row.step_key]
-        row.version += 1
-    add_evidence(
-        toolkit,
-        "outreach",
-        data=pdf_bytes(2),
-        filename="flyer.pdf",
-        title="Bilingual flyer",
-        alt_text="",
-        people_consented=False,
-        user=user,
-    )
-    toolkit.state = state
-    db.session.commit()
-    return toolkit
+from tests.recertification_helpers import EARLIER_ANSWERS, earlier_toolkit
+from tests.toolkit_helpers import make_toolkit
 
 
 @pytest.fixture
@@ -114,6 +66,8 @@ def test_staff_copy_an_approved_earlier_toolkit_into_a_draft_of_this_cycle(
     assert new.definition_version == "2024.1"
     assert new.answers_by_step() == EARLIER_ANSWERS
     assert new.evidence == []  # files are attached one by one, never all at once
+    listing = client.get("/towns/windham/toolkits/copy").get_data(as_text=True)
+    assert f'href="/toolkits/{new.id}/copied"' in listing
     started = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "toolkit.started")
     ).one()
@@ -155,7 +109,8 @@ def test_copied_dates_before_the_lookback_are_flagged_until_they_are_new(
     assert services.toolkit_completeness(new).step("context").state == "complete"
     assert recertification.dates_to_renew(new, "context") == []
     page = client.get(f"/toolkits/{new.id}/steps/context").get_data(as_text=True)
-    assert 'id="copied-dates"' not in page
+    assert "This toolkit started from your 2023 Fall toolkit" in page
+    assert "Dates to change" not in page
 
 
 def test_an_action_certified_before_is_refused_in_words_and_another_may_be_chosen(

@@ -41,7 +41,7 @@ class PlainDateField(DateField):
             self.data = None
             return
         try:
-            self.data = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 - a date
+            self.data = datetime.strptime(text, "%Y-%m-%d").date()
         except ValueError:
             self.data = None
             raise ValueError(
@@ -196,7 +196,8 @@ def _action_numbers(text: str) -> list[str]:
     return [part for part in parts if part]
 
 
-def _problem_text(problem: Problem) -> str:  # noqa: C901, PLR0911 - one message per code
+def _problem_text(problem: Problem) -> str:
+    """A problem in plain words, one message per code."""
     values = problem.values
     code = problem.code
     if code == "name_missing":

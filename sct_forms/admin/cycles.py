@@ -137,7 +137,15 @@ def settings_of(cycle: Cycle) -> CycleSettings:
         submission_deadline=cycle.submission_deadline,
         lookback_start=cycle.lookback_start,
         catalog_year=cycle.catalog_year,
-        tier_rules_data=[dict(rule) for rule in cycle.tier_rules_data],
+        # As parsed, so that rules stored without an empty list compare equal to the form's.
+        tier_rules_data=[
+            {
+                "tier": rule.tier,
+                "distinct_actions": rule.distinct_actions,
+                "also_required": list(rule.also_required),
+            }
+            for rule in cycle.tier_rules
+        ],
         training_rule_data=cycle.training_rule_data,
         release_on=cycle.release_on,
     )

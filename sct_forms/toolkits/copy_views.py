@@ -45,6 +45,7 @@ def choose(slug: str):
         cycle=cycle,
         earlier=recertification.earlier_toolkits(town, cycle),
         certified=recertification.certified_actions(town, cycle),
+        copies=[t for t in services.toolkits_of(town, cycle) if t.copied_from_id is not None],
     )
 
 
