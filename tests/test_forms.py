@@ -316,6 +316,12 @@ def test_every_post_form_refuses_a_request_without_its_token(
         ),
         "certificates.issue": ("admin", f"/towns/{town.slug}/certificate", {"cycle": cycle.id}),
         "certificates.release": ("admin", f"/admin/cycles/{cycle.id}/certificates", {}),
+        "admin_cycles.create": ("admin", "/admin/cycles/new", {"name": "2027 Spring"}),
+        "admin_cycles.update": (
+            "admin",
+            f"/admin/cycles/{cycle.id}",
+            {"name": "Renamed", "confirmation": cycle.name},
+        ),
         "certificates.revoke_certificate": (
             "admin",
             f"/certificates/{certificate.serial}/revoke",
