@@ -16,6 +16,8 @@ PUBLIC_ENDPOINTS = {
     "auth.fresh_csrf_token",
     "certificates.verify",
     "certificates.verify_lookup",
+    # The towns holding a valid certificate, each linked to its public check.
+    "certified_towns.index",
     # A forgotten password and an invitation are used signed out; the links carry a secret.
     "account.forgot_password",
     "account.reset_link_sent",

@@ -153,7 +153,8 @@ def test_page_shows_each_chart_with_its_table(statewide, as_user, reviewer_user)
         assert f'aria-labelledby="chart-{chart}-title chart-{chart}-desc"' in html
         assert f'<title id="chart-{chart}-title">' in html
     assert html.count('<table class="chart-table">') == 6
-    assert html.count("<caption>") == 6
+    assert html.count('<caption class="visually-hidden">') == 6
+    assert '<h3 class="chart-title">Towns by the level reached</h3>' in html
     reached = html.split('id="chart-reached-title"')[1].split("</table>")[0]
     assert '<tr><th scope="row">Bronze</th><td>1</td></tr>' in reached
     assert '<tr><th scope="row">Silver</th><td>1</td></tr>' in reached
