@@ -51,6 +51,7 @@ from sct_forms.review import services as review
 from tests.conftest import PASSWORD, make_user
 from tests.cycle_helpers import future_and_past_cycles
 from tests.evidence.samples import jpeg_bytes, pdf_bytes
+from tests.recertification_helpers import copy_on_a_new_action, earlier_toolkit
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
 PDF = pdf_bytes(1)
@@ -174,12 +175,18 @@ def world(
         town, staff_user, topics="Outreach.", meeting="phone", availability="Mornings."
     )
     elsewhere = make_toolkit(other_town, cycle, catalog["3.4"], other_staff_user)
+    # Recertification: an approved toolkit of 2023 with a stored file, and this cycle's toolkit
+    # copied from it, whose pages offer the file to attach again.
+    earlier = earlier_toolkit(town, catalog["3.4"], staff_user)
+    copied = copy_on_a_new_action(town, cycle, earlier, staff_user)
     toolkits = {
         "draft": draft,
         "in_review": in_review,
         "changes_requested": changes,
         "approved": approved,
         "other_town": elsewhere,
+        "earlier": earlier,
+        "copied": copied,
     }
     for toolkit in toolkits.values():
         db.session.refresh(toolkit)
@@ -187,6 +194,8 @@ def world(
         "draft",
         "in_review",
         "changes_requested",
+        "approved",
+        "draft",
         "approved",
         "draft",
     ]
