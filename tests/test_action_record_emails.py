@@ -258,3 +258,26 @@ def test_an_equity_toolkits_emails_keep_their_words(
     for message in (submitted, changes, approved, not_approved):
         assert "record of" not in the_whole_of(message)
         assert "Action 1." not in the_whole_of(message)
+
+
+def test_an_actions_catalog_title_comes_in_each_readers_language(
+    app, as_user, equity_toolkit, staff_user, catalog, password_hash
+):
+    """A Spanish-speaking person's click must not put the Spanish title in English mail."""
+    catalog["3.4"].title_es = "Elaborar un plan de espacios abiertos"
+    staff_user.preferred_language = "es"
+    english = make_user("reviewer", "eli.english@sct.test", password_hash)
+    spanish = make_user("reviewer", "sol.spanish@sct.test", password_hash, preferred_language="es")
+    fill_completely(equity_toolkit, staff_user)
+    client = as_user(staff_user)
+    client.post("/language", data={"language": "es"})
+    assert (
+        client.post(
+            f"/toolkits/{equity_toolkit.id}/submit", data={"expected_state": "draft"}
+        ).status_code
+        == 303
+    )
+    by_reader = {m.to_address: m for m in outbox() if m.kind == "toolkit.submitted"}
+    assert "3.4 Develop an Open Space Plan" in by_reader[english.email].body_text
+    assert "Elaborar un plan" not in the_whole_of(by_reader[english.email])
+    assert "3.4 Elaborar un plan de espacios abiertos" in by_reader[spanish.email].body_text

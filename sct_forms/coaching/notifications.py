@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import LazyString
+
 from sct_forms.coaching import queries
 from sct_forms.domain.forms import ACTION_FORMS
 from sct_forms.mail import outbox
@@ -85,7 +87,7 @@ def after_comment(comment: CoachComment, toolkit: Toolkit, step_number: int | No
         toolkit_id=toolkit.id,
         coach=comment.author.name,
         town=toolkit.municipality.name,
-        action=toolkit.paired_action.label,
+        action=LazyString(lambda: toolkit.paired_action.label),
         # A record of action 1.2 or 1.3 is named by its own title, in the recipient's language.
         is_action_record=toolkit.form in ACTION_FORMS,
         toolkit=toolkit,

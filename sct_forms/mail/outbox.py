@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from sqlalchemy import select
 
 from sct_forms.domain import workflow
@@ -155,7 +155,8 @@ def _queue_for_each(
             language=getattr(user, "preferred_language", None) or "en",
             recipient_name=(user.name or "").strip(),
             town=toolkit.municipality.name,
-            action=toolkit.paired_action.label,
+            # Evaluated inside render_email's locale: the catalog title in the reader's language.
+            action=LazyString(lambda: toolkit.paired_action.label),
             cycle=toolkit.cycle.name,
             link=link,
             # The record of action 1.2 or 1.3 is named by its own title, which the templates
