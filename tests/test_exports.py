@@ -114,7 +114,7 @@ def test_the_toolkits_csv_has_its_columns_and_keeps_formula_like_text_as_text(
     # The reviewer's name and the reason come back as the text typed, not as formulas.
     assert row["Reviewer"] == "'" + FORMULA_NAME
     assert row["Reason given"] == "'" + FORMULA_REASON
-    assert row["Complete (%)"] == "100"
+    assert row["Percent complete"] == "100"
     db.session.refresh(toolkit)
     assert row["Last submitted (UTC)"] == toolkit.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert row["Decided (UTC)"].startswith(date.today().isoformat()[:4])
@@ -185,7 +185,7 @@ def test_the_workbook_opens_with_a_sheet_per_table_and_text_stays_text(
     assert reason.data_type == "s"  # ...stored as text, never as a formula
     assert reason.quotePrefix
     assert cells["Reviewer"].data_type == "s"
-    assert cells["Complete (%)"].value == 100
+    assert cells["Percent complete"].value == 100
     assert isinstance(cells["Last submitted (UTC)"].value, datetime)
     assert cells["Last submitted (UTC)"].number_format == "yyyy-mm-dd hh:mm:ss"
     certificate = dict(

@@ -164,7 +164,7 @@ def _record_columns(action_number: Any, action_title: Any) -> tuple[Column, ...]
         Column(_l("Decided (UTC)"), lambda r: r.decision.at if r.decision else None),
         Column(_l("Reviewer"), _reviewer),
         Column(_l("Reason given"), lambda r: r.toolkit.decision_reason),
-        Column(_l("Complete (%)"), lambda r: r.percent),
+        Column(_l("Percent complete"), lambda r: r.percent),
     )
 
 
