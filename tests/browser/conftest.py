@@ -12,6 +12,7 @@ import itertools
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -236,14 +237,13 @@ class LiveServer:
         )
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A fresh app on a temporary SQLite file, with real CSRF, served on a free port.
+@contextmanager
+def serve_app(tmp: Path) -> Iterator[LiveServer]:
+    """A fresh app on a temporary SQLite file in ``tmp``, with real CSRF, served on a free port.
 
     Always SQLite, even when the rest of the suite runs on PostgreSQL: the server thread and
     the test thread share this database, and it goes away with the test process.
     """
-    tmp = tmp_path_factory.mktemp("live")
     with pytest.MonkeyPatch.context() as patch:
         isolate_environment(patch, tmp / "instance")
         app = create_app(
@@ -270,6 +270,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app served for the browser tests of this process (see serve_app)."""
+    with serve_app(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.fixture

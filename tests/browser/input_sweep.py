@@ -29,7 +29,7 @@ from tests.browser.conftest import (
 )
 
 # Links to documents and downloads are not pages with inputs (and a packet costs seconds to build).
-NOT_A_PAGE = re.compile(r"/packet|\.pdf$|/download$|/evidence/|/csrf-token")
+NOT_A_PAGE = re.compile(r"/packet|\.(pdf|csv|xlsx)(\?|$)|/download$|/evidence/|/csrf-token")
 # Buttons a script handles in the page (htmx requests, row removal): pressing them stays here.
 IN_PAGE_BUTTONS = "[hx-get], [hx-post], [hx-put], [hx-patch], [hx-delete], [data-remove-row]"
 LINKS_PER_PAGE = 1

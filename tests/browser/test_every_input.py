@@ -28,9 +28,19 @@ from sct_forms.extensions import db
 from sct_forms.models import Action, Municipality, Toolkit, User
 from sct_forms.review import services as review
 from sct_forms.toolkits.services import EQUITY_ACTION_NUMBER
-from tests.browser.conftest import Account, LiveServer, assert_no_axe_violations
+from tests.browser.conftest import Account, LiveServer, assert_no_axe_violations, serve_app
 from tests.browser.input_sweep import ANONYMOUS, PageState, Person, Sweep, normalise, report
 from tests.toolkit_helpers import fill_completely
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A server of this module's own: the sweep presses every button it finds, the program
+    console's too (retire an action, deactivate an account), which must not change the data
+    the other browser tests of this process share."""
+    with serve_app(tmp_path_factory.mktemp("sweep")) as server:
+        yield server
+
 
 # --- the data: every page state where someone can type ------------------------------------------
 
