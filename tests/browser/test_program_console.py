@@ -167,3 +167,38 @@ def test_an_admin_opens_a_cycle_loads_its_catalog_and_invites_a_town(
     finally:
         admin_context.close()
         staff_context.close()
+
+
+def test_the_console_pages_have_no_axe_violations(live_server, accounts, browser):
+    """Every page of the console, as the people who use it see them, with something listed."""
+    live_server.create_catalog()
+    admin_context, staff_context = new_context(browser), new_context(browser)
+    admin, staff = admin_context.new_page(), staff_context.new_page()
+    with live_server.app.app_context():
+        cycle_id = db.session.query(Cycle).filter_by(name=accounts.cycle_name).one().id
+        staff_id = db.session.query(User).filter_by(email=accounts.staff.email).one().id
+    try:
+        sign_in(admin, live_server, accounts.admin.email)
+        for path in (
+            "/admin/accounts/",
+            f"/admin/accounts/{staff_id}",
+            "/admin/outbox/",
+            "/admin/log/",
+            "/exports/",
+            f"/admin/cycles/{cycle_id}",
+            f"/admin/cycles/{cycle_id}/certificates",
+            "/coaching/requests",
+        ):
+            admin.goto(live_server.url_for(path))
+            assert_no_axe_violations(admin, path, tags=WCAG22_TAGS)
+        sign_in(staff, live_server, accounts.staff.email)
+        for path in (
+            f"/towns/{accounts.town.slug}/team",
+            f"/towns/{accounts.town.slug}/toolkits/copy",
+            "/account/reminders",
+        ):
+            staff.goto(live_server.url_for(path))
+            assert_no_axe_violations(staff, path, tags=WCAG22_TAGS)
+    finally:
+        admin_context.close()
+        staff_context.close()
