@@ -63,23 +63,37 @@ def short_field(label: Any, limit: int, message: Any, **kwargs: Any) -> StringFi
     )
 
 
-class IdField(IntegerField):
-    """A database id: ASCII digits, 1 to 2**31-1; anything else (``1e9``, ``٣``) is ``message``."""
+class WholeNumberField(IntegerField):
+    """A whole number typed with ASCII digits; anything else (``1e9``, ``٣``, ``2O26``) gives
+    ``unreadable`` as the field's message instead of an error page."""
+
+    unreadable: Any = ""
+
+    def unreadable_message(self) -> Any:
+        return self.unreadable
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = valuelist[0].strip() if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = bounded_int(text)
+        except ValueError:
+            self.data = None
+            raise ValueError(self.unreadable_message()) from None
+
+
+class IdField(WholeNumberField):
+    """A database id: ASCII digits, 1 to 2**31-1; anything else is ``message``."""
 
     def __init__(self, label: Any, message: Any, **kwargs: Any) -> None:
         validators = [Optional(), NumberRange(min=1, max=MAX_INT, message=message)]
         super().__init__(label, validators=validators, **kwargs)
         self.message = message
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            self.data = bounded_int(valuelist[0].strip())
-        except ValueError:
-            self.data = None
-            raise ValueError(self.message) from None
+    def unreadable_message(self) -> Any:
+        return self.message
 
 
 class ButtonForm(FlaskForm):

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from sct_forms.admin.catalog import YEARS
-from sct_forms.forms import OUT_OF_DATE, TOO_LONG, ButtonForm, NoControlCharacters, tidy
+from sct_forms.forms import (
+    OUT_OF_DATE,
+    TOO_LONG,
+    ButtonForm,
+    NoControlCharacters,
+    WholeNumberField,
+    tidy,
+)
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import lazy_gettext as _l
-from sct_forms.inputs import bounded_int
 from sct_forms.reference_data import TITLE_LIMIT
 
 
@@ -23,19 +29,11 @@ def year_message() -> str:
     )
 
 
-class YearField(IntegerField):
+class YearField(WholeNumberField):
     """A catalog year in ASCII digits; anything else (``2O26``, ``1e3``) is a message, not a 500."""
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        text = valuelist[0].strip() if valuelist else ""
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = bounded_int(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(year_message()) from None
+    def unreadable_message(self) -> str:
+        return year_message()
 
 
 class CatalogUploadForm(FlaskForm):

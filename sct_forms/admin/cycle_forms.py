@@ -19,7 +19,7 @@ from wtforms.widgets import TextInput
 from sct_forms.admin.cycles import CycleSettings, Problem
 from sct_forms.domain.action_rules import DEFAULT_TRAINING_RULE
 from sct_forms.domain.tiers import TIER_ORDER
-from sct_forms.forms import TOO_LONG, ButtonForm, NoControlCharacters, tidy
+from sct_forms.forms import TOO_LONG, ButtonForm, NoControlCharacters, WholeNumberField, tidy
 from sct_forms.i18n import gettext as _
 from sct_forms.i18n import lazy_gettext as _l
 from sct_forms.inputs import bounded_int
@@ -49,22 +49,12 @@ class PlainDateField(DateField):
             ) from None
 
 
-class CountField(IntegerField):
+class CountField(WholeNumberField):
     """A whole number typed with ASCII digits; anything else is a plain message. A text box
     (with a numeric keyboard): a number box would drop what it cannot read."""
 
     widget = TextInput()
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        text = (valuelist[0] if valuelist else "").strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = bounded_int(text)
-        except ValueError:
-            self.data = None
-            raise ValueError(_l("Enter a whole number, such as 3.")) from None
+    unreadable = _l("Enter a whole number, such as 3.")
 
 
 def _count(label: Any) -> IntegerField:

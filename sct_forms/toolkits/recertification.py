@@ -38,6 +38,7 @@ from sct_forms.toolkits.services import (
     StartRefusedError,
     definition_for,
     may_edit,
+    record_of,
 )
 
 
@@ -119,21 +120,10 @@ def _refusal(town: Municipality, cycle: Cycle, action: Action) -> CopyRefusedErr
     certified = certified_actions(town, cycle).get(action.number)
     if certified is not None:
         return CopyRefusedError("certified_before", action=action.label, cycle=certified.cycle.name)
-    already = _this_cycles_toolkit(town, cycle, action)
+    already = record_of(town, cycle, Form.TOOLKIT, action)
     if already is not None:
         return CopyRefusedError("already_paired", action=action.label, toolkit_id=already.id)
     return None
-
-
-def _this_cycles_toolkit(town: Municipality, cycle: Cycle, action: Action) -> Toolkit | None:
-    return db.session.scalar(
-        select(Toolkit).where(
-            Toolkit.municipality_id == town.id,
-            Toolkit.cycle_id == cycle.id,
-            Toolkit.form == Form.TOOLKIT,
-            Toolkit.paired_action_id == action.id,
-        )
-    )
 
 
 # --- copying --------------------------------------------------------------------------------
@@ -161,7 +151,7 @@ def copy_toolkit(
         raise CopyRefusedError("no_action")
     refused = _refusal(town, cycle, action)
     if refused is not None:
-        existing = _this_cycles_toolkit(town, cycle, action)
+        existing = record_of(town, cycle, Form.TOOLKIT, action)
         if existing is not None and existing.copied_from_id == source.id:
             return existing
         raise refused
@@ -172,7 +162,7 @@ def copy_toolkit(
     except IntegrityError:
         # Someone started a toolkit on this action a moment earlier.
         db.session.rollback()
-        existing = _this_cycles_toolkit(town, cycle, action)
+        existing = record_of(town, cycle, Form.TOOLKIT, action)
         if existing is not None and existing.copied_from_id == source.id:
             return existing
         raise CopyRefusedError("already_paired", action=action.label) from None

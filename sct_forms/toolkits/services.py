@@ -143,7 +143,7 @@ def start_toolkit(
         raise StartRefusedError("not_in_catalog", action=action.label, year=cycle.catalog_year)
     if action.retired_at is not None:
         raise StartRefusedError("retired", action=action.label)
-    already = _record_of(town, cycle, Form.TOOLKIT, action)
+    already = record_of(town, cycle, Form.TOOLKIT, action)
     if already is not None:
         raise StartRefusedError("already_paired", action=action.label, toolkit_id=already.id)
     if not confirmed:
@@ -225,7 +225,8 @@ def start_action_record(town: Municipality, cycle: Cycle, form: str, user: User)
         return existing
 
 
-def _record_of(town: Municipality, cycle: Cycle, form: Form, action: Action) -> Toolkit | None:
+def record_of(town: Municipality, cycle: Cycle, form: Form, action: Action) -> Toolkit | None:
+    """The town's record of ``form`` on ``action`` in ``cycle`` (one at most), if there is one."""
     return db.session.scalar(
         select(Toolkit).where(
             Toolkit.municipality_id == town.id,
