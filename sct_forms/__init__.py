@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _refuse_insecure_start(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    from sct_forms import logs
+
+    logs.register(app)  # first: every later before_request and log line has the request's id
     _init_extensions(app)
     from sct_forms import inputs
 
@@ -174,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     from sct_forms.documents.views import bp as documents_bp
     from sct_forms.evidence.views import bp as evidence_bp
     from sct_forms.exports.exports_views import bp as exports_bp
+    from sct_forms.health.views import bp as health_bp
     from sct_forms.reminders.views import bp as reminders_bp
     from sct_forms.review.views import bp as review_bp
     from sct_forms.statewide.public_views import bp as certified_towns_bp
@@ -208,6 +212,7 @@ def _register_blueprints(app: Flask) -> None:
         documents_bp,
         statewide_bp,
         certified_towns_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)

@@ -69,6 +69,11 @@ class DefaultConfig:
     # once where it is queued, without a worker; None means "when TESTING".
     QUEUE_URL: str | None = None
     QUEUE_IMMEDIATE: bool | None = None
+    # "json": one JSON object per log line, with the request's id (sct_forms.logs); "text":
+    # Flask's plain lines. Unset: json when SCT_ENV=production, else text.
+    LOG_FORMAT: str | None = None
+    # /readyz remembers its answer this long, so frequent probes cost one query now and then.
+    READINESS_CACHE_SECONDS = 5
 
 
 # Environment variables read at start-up, with the type each is converted to.
@@ -95,6 +100,7 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "PASSWORD_RESET_EMAILS_PER_HOUR": int,
     "RECOVER_FILES_ON_START": bool,
     "QUEUE_URL": str,
+    "LOG_FORMAT": str,
 }
 
 
@@ -110,7 +116,21 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, kind in ENVIRONMENT_KEYS.items():
         if environ.get(key):
             found[key] = _convert(environ[key], kind)
+    if "LOG_FORMAT" in found:
+        found["LOG_FORMAT"] = found["LOG_FORMAT"].strip().lower()
+    elif is_production(environ):
+        found["LOG_FORMAT"] = "json"
     return found
+
+
+def is_production(environ: Mapping[str, str]) -> bool:
+    """SCT_ENV=production: log lines default to JSON."""
+    return environ.get("SCT_ENV", "").strip().lower() == "production"
+
+
+def log_format(environ: Mapping[str, str]) -> str:
+    """The log format the environment alone chooses: LOG_FORMAT, else json in production."""
+    return from_environment(environ).get("LOG_FORMAT") or "text"
 
 
 def database_uri(url: str) -> str:

@@ -23,6 +23,9 @@ PUBLIC_ENDPOINTS = {
     "account.reset_link_sent",
     "account.reset_password",
     "account.accept_invitation",
+    # Load balancers and process managers ask these without signing in.
+    "health.healthz",
+    "health.readyz",
 }
 
 
@@ -46,6 +49,9 @@ def test_every_private_route_sends_anonymous_visitors_to_sign_in(app, client, to
 
 def test_public_pages_answer_anonymous_visitors(client):
     assert client.get("/sign-in").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    # Not a sign-in redirect: 503 only because the test database is not stamped by Alembic.
+    assert client.get("/readyz").status_code == 503
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
     response.close()

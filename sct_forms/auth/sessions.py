@@ -50,9 +50,16 @@ def expiry_reason() -> str | None:
     return None
 
 
+# Health probes (sct_forms.health) are nobody's activity: they neither keep a session alive nor
+# end one, so they never write the session cookie or the audit log.
+_UNTIMED_BLUEPRINTS = {"health"}
+
+
 def enforce_lifetime() -> None:
     """Before each request: end a session past its limits, or count the request as activity."""
-    if request.endpoint == "static" or not has_signed_in_user():
+    if request.endpoint == "static" or request.blueprint in _UNTIMED_BLUEPRINTS:
+        return
+    if not has_signed_in_user():
         return
     if not current_user.is_authenticated:
         return  # already ended elsewhere (signed out, password changed): nothing to time

@@ -1,0 +1,1 @@
+"""Health and readiness endpoints for load balancers, process managers and monitoring."""

@@ -1,0 +1,170 @@
+"""What /healthz and /readyz ask: the database, the job queue, the stored files, the schema.
+
+Each check answers a :class:`Check`: ``ok`` or ``failing`` with a short detail fit for anyone
+to read. Details never hold a path, an address or a password; the log has the error.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from huey.storage import RedisStorage
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from sct_forms import jobs
+from sct_forms.extensions import db
+from sct_forms.maintenance.stored_files import stores
+
+OK = "ok"
+FAILING = "failing"
+# A Redis that does not answer must not hold a health check (and its worker) for long.
+REDIS_TIMEOUT_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class Check:
+    state: str
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == OK
+
+
+def _ok(detail: str) -> Check:
+    return Check(OK, detail)
+
+
+def _failing(detail: str, error: BaseException | None = None) -> Check:
+    if error is not None:
+        current_app.logger.warning("health check failing: %s", detail, exc_info=error)
+    return Check(FAILING, detail)
+
+
+def report(checks: dict[str, Check]) -> dict[str, Any]:
+    """The JSON body: an overall status and each check's state and detail."""
+    status = OK if all(check.ok for check in checks.values()) else FAILING
+    return {"status": status, "checks": {name: asdict(check) for name, check in checks.items()}}
+
+
+# --- /healthz ---------------------------------------------------------------------------------
+
+
+def database() -> Check:
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        return _failing("cannot connect", error)
+    return _ok("answers")
+
+
+def queue() -> Check:
+    """The job queue's storage answers: Redis to a PING, SQLite (or memory) to a count."""
+    storage = jobs.queue.storage
+    try:
+        if isinstance(storage, RedisStorage):
+            _ping_redis(storage)
+        else:
+            storage.queue_size()
+    except Exception as error:  # noqa: BLE001 - any storage error means the queue is unusable
+        return _failing("cannot connect", error)
+    return _ok("answers")
+
+
+def _ping_redis(storage: RedisStorage) -> None:
+    # The queue's own connections wait for Redis without a limit; ping on a short-lived one.
+    pool = storage.pool
+    options = dict(pool.connection_kwargs)
+    options.update(
+        socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    )
+    client = redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **options)
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+        client.connection_pool.disconnect()
+
+
+def storage() -> Check:
+    """The instance folder exists, and it and every storage folder in it take a new file.
+
+    A storage folder that does not exist yet is made, as the first stored file would make it;
+    a missing instance folder is not (it may be a volume that failed to mount).
+    """
+    instance = Path(current_app.instance_path)
+    if not instance.is_dir():
+        return _failing("instance folder missing")
+    folders = [("instance", instance)] + [(store.label, store.root) for store in stores()]
+    for label, folder in folders:
+        try:
+            folder.mkdir(exist_ok=True)
+            _write_and_remove_probe(folder)
+        except OSError as error:
+            return _failing(f"{label} folder not writable", error)
+    return _ok("writable")
+
+
+def _write_and_remove_probe(folder: Path) -> None:
+    # A hidden name that no stored file has; removed when closed.
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-", suffix=".probe") as probe:
+        probe.write(b"ok")
+        probe.flush()
+
+
+def health() -> dict[str, Check]:
+    return {"database": database(), "queue": queue(), "storage": storage()}
+
+
+# --- /readyz ----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _script_heads(directory: str) -> frozenset[str]:
+    """The newest revisions among the migration scripts (they do not change while running)."""
+    return frozenset(ScriptDirectory(directory).get_heads())
+
+
+def migrations() -> Check:
+    """The database is at the newest migration (``flask db upgrade`` has been run)."""
+    heads = _script_heads(current_app.extensions["migrate"].directory)
+    try:
+        with db.engine.connect() as connection:
+            current = frozenset(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError as error:
+        return _failing("cannot connect", error)
+    if not current:
+        return _failing("not migrated: run flask db upgrade")
+    if current != heads:
+        return _failing("not at the newest migration: run flask db upgrade")
+    return _ok("at the newest migration")
+
+
+def readiness() -> dict[str, Check]:
+    """Whether this process can serve; remembered for READINESS_CACHE_SECONDS."""
+    app = current_app._get_current_object()  # noqa: SLF001 - the app, not its proxy
+    seconds = app.config["READINESS_CACHE_SECONDS"]
+    remembered = app.extensions.get("health.readiness")
+    now = time.monotonic()
+    if remembered is not None and now - remembered[0] < seconds:
+        return remembered[1]
+    database_check = database()
+    checks = {
+        "database": database_check,
+        "migrations": migrations() if database_check.ok else _failing("cannot connect"),
+    }
+    app.extensions["health.readiness"] = (now, checks)
+    return checks
