@@ -218,6 +218,7 @@ def every_state_changing_request(town, draft: Toolkit, reviewed: Toolkit, cycle)
         ("post", f"/coaching/towns/{town.slug}/request/withdraw", {}),
         ("post", "/coaching/requests/1/assign", {"coach_id": "1"}),
         ("post", "/coaching/assignments/1/end", {}),
+        ("post", "/coaching/assignments", {"town_id": str(town.id), "coach_id": "1"}),
         # recertification and teammates are the town staff's
         ("post", f"/towns/{town.slug}/team/invite", {"name": "x", "email": "x@example.org"}),
         ("post", f"/towns/{town.slug}/toolkits/copy/{draft.id}", {"action_id": "1"}),

@@ -272,6 +272,161 @@ def test_an_admin_ends_an_assignment_and_the_coach_loses_the_town(
     assert as_user(coach_user).get(f"/towns/{town.slug}").status_code == 404
 
 
+# --- administrators assign a coach to a town directly -------------------------------------------
+
+
+def direct(town, coach) -> dict:
+    return {"town_id": town.id, "coach_id": coach.id}
+
+
+def test_an_admin_assigns_a_coach_to_a_town_directly_and_both_sides_are_emailed(
+    as_user, staff_user, admin_user, new_coach, town, other_town
+):
+    client = as_user(admin_user)
+    html = client.get("/coaching/requests").get_data(as_text=True)
+    assert '<h2 id="direct-title">Assign a coach to a town</h2>' in html
+    # Every town, by name; every active coach.
+    assert html.index(f'<option value="{other_town.id}">Mansfield') < html.index(
+        f'<option value="{town.id}">Windham'
+    )
+    assert f'<option value="{new_coach.id}">Jordan Coach (jordan.coach@sct.test)' in html
+    assert 'action="/coaching/assignments"' in html and "Assign the coach</button>" in html
+
+    response = client.post("/coaching/assignments", data=direct(town, new_coach))
+    assert response.status_code == 303
+    assignment = db.session.scalars(select(CoachAssignment)).one()
+    assert (assignment.coach_id, assignment.municipality_id, assignment.assigned_by_id) == (
+        new_coach.id,
+        town.id,
+        admin_user.id,
+    )
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "coaching.assigned")
+    ).one()
+    assert (event.actor_id, event.object_type, event.object_id) == (
+        admin_user.id,
+        "coach_assignment",
+        str(assignment.id),
+    )
+    assert (event.municipality_id, event.details["coach_id"]) == (town.id, new_coach.id)
+    to_coach, to_town = mails("coaching.assigned")
+    assert to_coach.to_address == new_coach.email
+    assert "You are the equity coach of Windham" in to_coach.subject
+    # No request to quote: the coach is given the town's staff to write to.
+    assert "contact the town's staff" in to_coach.body_text
+    assert f"{staff_user.name}, {staff_user.email}" in to_coach.body_text
+    assert staff_user.email in to_coach.body_html
+    assert to_town.to_address == staff_user.email
+    assert new_coach.name in to_town.body_text and new_coach.email in to_town.body_text
+    page = client.get("/coaching/requests").get_data(as_text=True)
+    assert "Jordan Coach is now the equity coach of Windham. Both are told by email." in page
+    assert f'id="assignment-{assignment.id}"' in page
+    # The coach's account page names the town and sends changes to the coaching page.
+    account = client.get(f"/admin/accounts/{new_coach.id}").get_data(as_text=True)
+    assert "<li>Windham</li>" in account and 'href="/coaching/requests"' in account
+    client.post("/sign-out")
+    assert as_user(new_coach).get(f"/towns/{town.slug}").status_code == 200
+
+
+def test_a_coach_of_a_town_with_no_staff_is_told_the_program_will_put_them_in_touch(
+    admin_user, new_coach, other_town
+):
+    services.assign_coach_to_town(other_town, new_coach.id, admin_user)
+    [to_coach] = mails("coaching.assigned")
+    assert "the town has no staff account yet" in to_coach.body_text
+
+
+def test_assigning_a_coach_the_town_already_has_says_so_and_changes_nothing(
+    as_user, staff_user, admin_user, coach_user, town
+):
+    with pytest.raises(CoachingError) as refused:
+        services.assign_coach_to_town(town, coach_user.id, admin_user)
+    assert (refused.value.code, refused.value.status) == ("already_assigned", 409)
+    response = as_user(admin_user).post("/coaching/assignments", data=direct(town, coach_user))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Casey Coach already coaches Windham. Nothing was changed." in html
+    assert 'id="direct-coach-error"' in html and '<a href="#direct-coach">' in html
+    assert f'<option value="{town.id}" selected>Windham' in html
+    assert f'<option value="{coach_user.id}" selected>Casey Coach' in html
+    assert len(db.session.scalars(select(CoachAssignment)).all()) == 1
+    assert "coaching.assigned" not in audit_actions()
+    assert mails("coaching.assigned") == []
+
+
+def test_only_an_active_coach_account_is_assigned_to_a_town(
+    as_user, admin_user, reviewer_user, coach_user, new_coach, town
+):
+    new_coach.active = False
+    db.session.commit()
+    for chosen in (new_coach.id, reviewer_user.id, admin_user.id, 99999, None):
+        with pytest.raises(CoachingError) as refused:
+            services.assign_coach_to_town(town, chosen, admin_user)
+        assert (refused.value.code, refused.value.status) == ("not_a_coach", 422)
+    client = as_user(admin_user)
+    response = client.post("/coaching/assignments", data=direct(town, reviewer_user))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<title>Error: Coaching requests" in html
+    assert 'id="direct-coach-error">Choose an active coach from the list.</p>' in html
+    assert f'<option value="{town.id}" selected>Windham' in html  # the town chosen is kept
+    nothing = client.post("/coaching/assignments", data={"town_id": "", "coach_id": "1e9"})
+    html = nothing.get_data(as_text=True)
+    assert nothing.status_code == 422
+    assert 'id="direct-town-error">Choose a town from the list.</p>' in html
+    assert 'id="direct-coach-error">Choose a coach from the list.</p>' in html
+    unknown_town = client.post(
+        "/coaching/assignments", data={"town_id": 99999, "coach_id": new_coach.id}
+    )
+    assert unknown_town.status_code == 422
+    assert "Choose a town from the list." in unknown_town.get_data(as_text=True)
+    assert [a.coach_id for a in db.session.scalars(select(CoachAssignment))] == [coach_user.id]
+    assert mails("coaching.assigned") == []
+
+
+@pytest.mark.parametrize("role", ["staff_user", "coach_user", "reviewer_user"])
+def test_only_admins_assign_a_coach_to_a_town(request, as_user, new_coach, other_town, role):
+    user = request.getfixturevalue(role)
+    with pytest.raises(CoachingError) as refused:
+        services.assign_coach_to_town(other_town, new_coach.id, user)
+    assert refused.value.status == 403
+    response = as_user(user).post("/coaching/assignments", data=direct(other_town, new_coach))
+    assert response.status_code == 403
+    assert [a.municipality_id for a in db.session.scalars(select(CoachAssignment))] == (
+        [] if role != "coach_user" else [request.getfixturevalue("town").id]
+    )
+    assert mails("coaching.assigned") == []
+
+
+def test_a_direct_assignment_answers_the_towns_open_request(
+    as_user, staff_user, admin_user, new_coach, town
+):
+    request = open_request(town, staff_user)
+    client = as_user(admin_user)
+    response = client.post("/coaching/assignments", data=direct(town, new_coach))
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert (request.status, request.coach_id, request.assigned_by_id) == (
+        RequestStatus.ASSIGNED,
+        new_coach.id,
+        admin_user.id,
+    )
+    assert request.assigned_at is not None
+    assignment = db.session.scalars(select(CoachAssignment)).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "coaching.assigned")
+    ).one()
+    assert event.details["assignment_id"] == assignment.id
+    assert event.details["request_id"] == request.id
+    # The coach is told what the town asked for, as with an assignment from the request.
+    to_coach, to_town = mails("coaching.assigned")
+    assert "Reaching Spanish-speaking" in to_coach.body_text
+    assert "Tuesday mornings" in to_coach.body_text and staff_user.email in to_coach.body_text
+    assert to_town.to_address == staff_user.email
+    html = client.get("/coaching/requests").get_data(as_text=True)
+    assert "0 requests waiting for a coach" in html
+
+
 # --- the coach's towns ------------------------------------------------------------------------
 
 

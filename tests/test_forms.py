@@ -175,6 +175,7 @@ def _state_changes() -> list[str]:
 def test_every_post_form_refuses_a_request_without_its_token(
     form_checks_app,
     town,
+    other_town,
     cycle,
     catalog,
     staff_user,
@@ -256,6 +257,11 @@ def test_every_post_form_refuses_a_request_without_its_token(
             "admin",
             f"/coaching/requests/{coach_request.id}/assign",
             {"coach_id": coach_user.id},
+        ),
+        "coaching.assign_to_town": (
+            "admin",
+            "/coaching/assignments",
+            {"town_id": other_town.id, "coach_id": coach_user.id},
         ),
         "coaching.end_assignment": ("admin", f"/coaching/assignments/{assignment.id}/end", {}),
         "coaching.comment": (

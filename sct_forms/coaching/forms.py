@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from wtforms import RadioField
 from wtforms.validators import DataRequired
@@ -46,6 +46,23 @@ class CoachRequestForm(ButtonForm):
 class AssignCoachForm(ButtonForm):
     coach_id = IdField(_l("Coach"), _l("Choose a coach from the list."))
     ANCHORS: ClassVar[dict[str, str]] = {"coach_id": "coach-{key}"}
+
+
+class AssignTownCoachForm(ButtonForm):
+    """A coach for a town chosen directly, when the town asked by email or in person."""
+
+    town_id = IdField(_l("Town"), _l("Choose a town from the list."))
+    coach_id = IdField(_l("Coach"), _l("Choose a coach from the list."))
+    ANCHORS: ClassVar[dict[str, str]] = {"town_id": "direct-town", "coach_id": "direct-coach"}
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # An id field may be left empty elsewhere; here both choices are needed.
+        for field in (self.town_id, self.coach_id):
+            if field.data is None and not field.errors:
+                field.errors.append(field.message)
+                valid = False
+        return valid
 
 
 class CoachCommentForm(ButtonForm):

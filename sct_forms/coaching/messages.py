@@ -37,6 +37,12 @@ def coaching_message(code: str, params: dict) -> str:
         )
     if code == "not_a_coach":
         return _("Choose an active coach from the list.")
+    if code == "already_assigned":
+        return _(
+            "%(coach)s already coaches %(town)s. Nothing was changed.",
+            coach=params["coach"],
+            town=params["town"],
+        )
     if code == "bad_step":
         return _("Choose a step of this record.")
     return _("This could not be done. Reload the page and try again.")

@@ -10,7 +10,7 @@ from flask_babel import LazyString
 from sct_forms.coaching import queries
 from sct_forms.domain.forms import ACTION_FORMS
 from sct_forms.mail import outbox
-from sct_forms.models import CoachComment, CoachRequest, Toolkit, User
+from sct_forms.models import CoachComment, CoachRequest, Municipality, Toolkit, User
 
 
 def _send(recipients: Iterable[User], template_base: str, *, kind: str, **context: Any) -> None:
@@ -51,16 +51,18 @@ def after_request(request: CoachRequest) -> None:
     )
 
 
-def after_assignment(request: CoachRequest, coach: User) -> None:
-    """Tell the coach which town asked for what, and the town's staff who their coach is."""
-    town = request.municipality
+def after_assignment(town: Municipality, coach: User, request: CoachRequest | None) -> None:
+    """Tell the coach which town asked for what (when it asked through the app), and the
+    town's staff who their coach is."""
     _send(
         [coach],
         "coach_assigned_coach",
         kind="coaching.assigned",
         request=request,
         town=town.name,
-        requester=request.requested_by,
+        requester=request.requested_by if request is not None else None,
+        # Without a request in the app there is no one who asked: the coach writes to the staff.
+        contacts=queries.town_staff(town.id) if request is None else [],
         link=outbox.public_url("coaching.my_towns"),
     )
     _send(

@@ -74,6 +74,11 @@ def active_coaches() -> list[User]:
     )
 
 
+def towns() -> list[Municipality]:
+    """Every town, by name: any of them may be given a coach."""
+    return list(db.session.scalars(select(Municipality).order_by(Municipality.name)))
+
+
 def admins() -> list[User]:
     return list(
         db.session.scalars(

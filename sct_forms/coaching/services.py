@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from sct_forms import audit
 from sct_forms.coaching import notifications, queries
@@ -154,41 +155,79 @@ def _move(request: CoachRequest, target: RequestStatus, **values: Any) -> None:
 # --- administrators ---------------------------------------------------------------------------
 
 
+def _active_coach(coach_id: int | None) -> User:
+    """The account ``coach_id``, which must be an active coach."""
+    coach = db.session.get(User, coach_id) if coach_id else None
+    if coach is None or coach.role != Role.COACH or not coach.active:
+        raise CoachingError("not_a_coach", 422, field="coach_id")
+    return coach
+
+
+def _give_coach(
+    town: Municipality, coach: User, admin: User, request: CoachRequest | None
+) -> CoachAssignment:
+    """The coach advises the town from now on; its open request, if any, is answered by it.
+
+    Both ways of assigning come here, so the request, the assignment, the audit record and the
+    emails to the coach and the town's staff always go together, in one commit.
+    """
+    if request is not None:
+        _move(
+            request,
+            RequestStatus.ASSIGNED,
+            coach_id=coach.id,
+            assigned_by_id=admin.id,
+            assigned_at=utcnow(),
+        )
+    assignment = queries.assignment(coach.id, town.id)
+    if assignment is None:
+        assignment = CoachAssignment(
+            coach_id=coach.id, municipality_id=town.id, assigned_by_id=admin.id
+        )
+        db.session.add(assignment)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another administrator assigned this coach to the town a moment earlier.
+            db.session.rollback()
+            raise CoachingError(
+                "already_assigned", 409, field="coach_id", coach=coach.name, town=town.name
+            ) from None
+    audit.record(
+        "coaching.assigned",
+        actor=admin,
+        object_type="coach_request" if request is not None else "coach_assignment",
+        object_id=request.id if request is not None else assignment.id,
+        municipality_id=town.id,
+        coach_id=coach.id,
+        assignment_id=assignment.id,
+        request_id=request.id if request is not None else None,
+    )
+    notifications.after_assignment(town, coach, request)
+    db.session.commit()
+    return assignment
+
+
 def assign_coach(request: CoachRequest, coach_id: int | None, admin: User) -> CoachAssignment:
     """Give the town of ``request`` the coach ``coach_id``; the coach and the town are told."""
     _require_admin(admin)
     if request.status != RequestStatus.OPEN:
         raise CoachingError("not_open")
-    coach = db.session.get(User, coach_id) if coach_id else None
-    if coach is None or coach.role != Role.COACH or not coach.active:
-        raise CoachingError("not_a_coach", 422, field="coach_id")
-    town_id = request.municipality_id
-    _move(
-        request,
-        RequestStatus.ASSIGNED,
-        coach_id=coach.id,
-        assigned_by_id=admin.id,
-        assigned_at=utcnow(),
-    )
-    assignment = queries.assignment(coach.id, town_id)
-    if assignment is None:
-        assignment = CoachAssignment(
-            coach_id=coach.id, municipality_id=town_id, assigned_by_id=admin.id
+    coach = _active_coach(coach_id)
+    return _give_coach(request.municipality, coach, admin, request)
+
+
+def assign_coach_to_town(town: Municipality, coach_id: int | None, admin: User) -> CoachAssignment:
+    """Give ``town`` the coach ``coach_id`` without waiting for a request (towns also ask by
+    email); an open request of the town is answered by this coach too. Told as ``assign_coach``.
+    """
+    _require_admin(admin)
+    coach = _active_coach(coach_id)
+    if queries.assignment(coach.id, town.id) is not None:
+        raise CoachingError(
+            "already_assigned", 409, field="coach_id", coach=coach.name, town=town.name
         )
-        db.session.add(assignment)
-        db.session.flush()
-    audit.record(
-        "coaching.assigned",
-        actor=admin,
-        object_type="coach_request",
-        object_id=request.id,
-        municipality_id=town_id,
-        coach_id=coach.id,
-        assignment_id=assignment.id,
-    )
-    notifications.after_assignment(request, coach)
-    db.session.commit()
-    return assignment
+    return _give_coach(town, coach, admin, queries.open_request_of(town))
 
 
 def end_assignment(assignment: CoachAssignment, admin: User) -> None:

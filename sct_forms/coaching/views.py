@@ -13,7 +13,12 @@ from flask_login import current_user
 
 from sct_forms.access import municipality_or_404, roles_required, visible_or_404
 from sct_forms.coaching import queries, services
-from sct_forms.coaching.forms import AssignCoachForm, CoachCommentForm, CoachRequestForm
+from sct_forms.coaching.forms import (
+    AssignCoachForm,
+    AssignTownCoachForm,
+    CoachCommentForm,
+    CoachRequestForm,
+)
 from sct_forms.coaching.messages import coaching_message
 from sct_forms.coaching.presenters import coach_notes
 from sct_forms.cycles import current_cycle
@@ -162,6 +167,7 @@ def _requests_page(
     error: str | None = None,
     form: AssignCoachForm | None = None,
     failed_id: int | None = None,
+    direct_form: AssignTownCoachForm | None = None,
     status: int = 200,
 ):
     return render(
@@ -169,6 +175,8 @@ def _requests_page(
         open_requests=queries.open_requests(),
         recent=queries.recent_closed_requests(),
         coaches=queries.active_coaches(),
+        towns=queries.towns(),
+        direct_form=direct_form,
         assignments=queries.assignments(),
         meeting_labels=meeting_labels(),
         status_labels=status_labels(),
@@ -200,6 +208,38 @@ def assign(coach_request_id: int):
             "%(coach)s is now the equity coach of %(town)s. Both are told by email.",
             coach=coach.name,
             town=request.municipality.name,
+        ),
+        "info",
+    )
+    return redirect(url_for("coaching.requests"), 303)
+
+
+@bp.post("/assignments")
+@roles_required(Role.ADMIN)
+def assign_to_town():
+    form = AssignTownCoachForm()
+    town = None
+    if form.validate():
+        town = db.session.get(Municipality, form.town_id.data)
+        if town is None:
+            form.town_id.errors.append(form.town_id.message)
+    if town is None:
+        form.anchor()
+        return _requests_page(direct_form=form, status=422)
+    try:
+        assignment = services.assign_coach_to_town(town, form.coach_id.data, current_user)
+    except services.CoachingError as error:
+        if error.params.get("field") != "coach_id":
+            return _refusal(error)
+        # Not a coach, or already this town's coach: said beside the coach, choices kept.
+        form.coach_id.errors.append(coaching_message(error.code, error.params))
+        form.anchor()
+        return _requests_page(direct_form=form, status=error.status)
+    flash(
+        _(
+            "%(coach)s is now the equity coach of %(town)s. Both are told by email.",
+            coach=assignment.coach.name,
+            town=town.name,
         ),
         "info",
     )
