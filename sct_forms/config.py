@@ -72,6 +72,13 @@ class DefaultConfig:
     # "json": one JSON object per log line, with the request's id (sct_forms.logs); "text":
     # Flask's plain lines. Unset: json when SCT_ENV=production, else text.
     LOG_FORMAT: str | None = None
+    # Where stored files are kept (sct_forms.storage): None or "" for the instance folder,
+    # "file:///path" for another folder, "s3://bucket/prefix?endpoint=URL&region=NAME" for S3
+    # with the two keys below (never logged). Evidence, packets and certificates do not use it
+    # yet: they still write to the instance folder.
+    STORAGE_URL: str | None = None
+    STORAGE_ACCESS_KEY: str | None = None
+    STORAGE_SECRET_KEY: str | None = None
     # /readyz remembers its answer this long, so frequent probes cost one query now and then.
     READINESS_CACHE_SECONDS = 5
 
@@ -101,6 +108,9 @@ ENVIRONMENT_KEYS: dict[str, type] = {
     "RECOVER_FILES_ON_START": bool,
     "QUEUE_URL": str,
     "LOG_FORMAT": str,
+    "STORAGE_URL": str,
+    "STORAGE_ACCESS_KEY": str,
+    "STORAGE_SECRET_KEY": str,
 }
 
 

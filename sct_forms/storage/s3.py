@@ -1,0 +1,137 @@
+"""Stored files in an S3 bucket (AWS, MinIO, SeaweedFS ...): ``<prefix><area>/<name>``.
+
+A PUT is atomic in S3, so :meth:`S3Storage.put` needs no temporary object. Pending files are
+uploaded under ``<prefix>pending/<area>/<name>`` and placed by a copy inside the server and a
+delete: a crash between upload and placing leaves only objects under ``pending/``, which no
+reader looks at and which the file check can remove.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, cast
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from sct_forms.storage.base import StoredFileMissing, check, check_area
+
+PENDING_FOLDER = "pending/"
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+def _is_missing(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in _MISSING_CODES
+
+
+class S3Storage:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        prefix: str = "",
+    ) -> None:
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        # Path-style addresses ("host/bucket/key"): S3-compatible servers other than AWS rarely
+        # have a DNS name per bucket. The keys are given to boto3 only, never kept or shown.
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            config=Config(
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+
+    def __repr__(self) -> str:
+        where = f", endpoint_url={self.endpoint_url!r}" if self.endpoint_url else ""
+        return f"S3Storage({self.bucket!r}, prefix={self.prefix!r}{where})"
+
+    def key(self, area: str, name: str) -> str:
+        check(area, name)
+        return f"{self.prefix}{area}/{name}"
+
+    def pending_key(self, area: str, name: str) -> str:
+        check(area, name)
+        return f"{self.prefix}{PENDING_FOLDER}{area}/{name}"
+
+    def put(self, area: str, name: str, data: bytes) -> None:
+        self._client.put_object(Bucket=self.bucket, Key=self.key(area, name), Body=data)
+
+    def open(self, area: str, name: str) -> BinaryIO:
+        try:
+            found = self._client.get_object(Bucket=self.bucket, Key=self.key(area, name))
+        except ClientError as error:
+            if _is_missing(error):
+                raise StoredFileMissing(area, name) from None
+            raise
+        return cast(BinaryIO, found["Body"])
+
+    def read(self, area: str, name: str) -> bytes:
+        body: Any = self.open(area, name)
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def _head(self, area: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._client.head_object(Bucket=self.bucket, Key=self.key(area, name))
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+
+    def exists(self, area: str, name: str) -> bool:
+        return self._head(area, name) is not None
+
+    def size(self, area: str, name: str) -> int:
+        head = self._head(area, name)
+        if head is None:
+            raise StoredFileMissing(area, name)
+        return int(head["ContentLength"])
+
+    def delete(self, area: str, name: str) -> None:
+        # S3 answers a delete of a missing key with success too.
+        self._client.delete_object(Bucket=self.bucket, Key=self.key(area, name))
+
+    def list(self, area: str) -> list[str]:
+        check_area(area)
+        folder = f"{self.prefix}{area}/"
+        names: list[str] = []
+        pages = self._client.get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=self.bucket, Prefix=folder):
+            for found in page.get("Contents", []):
+                name = found["Key"][len(folder) :]
+                if name and "/" not in name:
+                    names.append(name)
+        return sorted(names)
+
+    def put_pending(self, area: str, name: str, data: bytes) -> None:
+        self._client.put_object(Bucket=self.bucket, Key=self.pending_key(area, name), Body=data)
+
+    def place(self, area: str, name: str) -> None:
+        pending = self.pending_key(area, name)
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket,
+                Key=self.key(area, name),
+                CopySource={"Bucket": self.bucket, "Key": pending},
+            )
+        except ClientError as error:
+            if _is_missing(error):
+                raise StoredFileMissing(area, name) from None
+            raise
+        self._client.delete_object(Bucket=self.bucket, Key=pending)
+
+    def discard(self, area: str, name: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self.pending_key(area, name))
