@@ -40,7 +40,7 @@ def coaching_message(code: str, params: dict) -> str:
     if code == "already_assigned":
         return _(
             "%(coach)s already coaches %(town)s. Nothing was changed.",
-            coach=params["coach"],
+            coach=params["coach_name"],
             town=params["town"],
         )
     if code == "bad_step":

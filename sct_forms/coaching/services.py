@@ -191,7 +191,7 @@ def _give_coach(
             # Another administrator assigned this coach to the town a moment earlier.
             db.session.rollback()
             raise CoachingError(
-                "already_assigned", 409, field="coach_id", coach=coach.name, town=town.name
+                "already_assigned", 409, field="coach_id", coach_name=coach.name, town=town.name
             ) from None
     audit.record(
         "coaching.assigned",
@@ -225,7 +225,7 @@ def assign_coach_to_town(town: Municipality, coach_id: int | None, admin: User) 
     coach = _active_coach(coach_id)
     if queries.assignment(coach.id, town.id) is not None:
         raise CoachingError(
-            "already_assigned", 409, field="coach_id", coach=coach.name, town=town.name
+            "already_assigned", 409, field="coach_id", coach_name=coach.name, town=town.name
         )
     return _give_coach(town, coach, admin, queries.open_request_of(town))
 
