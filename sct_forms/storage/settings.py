@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sct_forms.storage.base import Storage
 from sct_forms.storage.local import LocalStorage
+from sct_forms.storage.s3 import S3Storage
 
 
 def storage_from_settings(settings: Mapping[str, Any], instance_path: str) -> Storage:
@@ -38,9 +39,6 @@ def storage_from_settings(settings: Mapping[str, Any], instance_path: str) -> St
         unknown = set(query) - {"endpoint", "region"}
         if unknown:
             raise ValueError(f"STORAGE_URL: unknown option(s) {', '.join(sorted(unknown))}")
-        # Imported here so a deployment on the local folder never loads boto3.
-        from sct_forms.storage.s3 import S3Storage
-
         return S3Storage(
             parts.netloc,
             endpoint_url=query.get("endpoint"),
