@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -56,12 +57,23 @@ def _weed_executable() -> str:
 
 
 def _free_ports(count: int) -> list[int]:
-    sockets = []
+    """Ports below the kernel's range for outgoing connections (32768 and up), so that a
+    connection the tests open meanwhile (to PostgreSQL, say) cannot take one before SeaweedFS
+    binds it; each is checked free, and all are held until all are found."""
+    sockets, chosen = [], set()
     try:
-        for _ in range(count):
+        while len(sockets) < count:
+            port = random.randint(20000, 32000)
+            if port in chosen:
+                continue
             held = socket.socket()
-            held.bind(("127.0.0.1", 0))
+            try:
+                held.bind(("127.0.0.1", port))
+            except OSError:
+                held.close()
+                continue
             sockets.append(held)
+            chosen.add(port)
         return [held.getsockname()[1] for held in sockets]
     finally:
         for held in sockets:
@@ -101,6 +113,36 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     config.write_text(json.dumps({"identities": [identity]}))
+    # Another process may still take a port between the check and SeaweedFS's bind: start again
+    # on other ports then (its log says "Port allocation failed").
+    for attempt in range(3):
+        process, endpoint, log = _start_weed(weed, folder, config, attempt)
+        deadline = time.monotonic() + 60
+        while not _answers(endpoint) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if process.poll() is None and _answers(endpoint):
+            break
+        output = (folder / f"weed-{attempt}.log").read_text(errors="replace")[-3000:]
+        _stop(process, log)
+        if attempt == 2 or "Port allocation failed" not in output:
+            pytest.fail(f"SeaweedFS did not start (exit {process.poll()}):\n{output}")
+    try:
+        client = _s3_client(endpoint)
+        for attempt in range(20):  # the filer behind the gateway may still be starting
+            try:
+                client.create_bucket(Bucket=BUCKET)
+                break
+            except Exception:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+        yield endpoint
+    finally:
+        _stop(process, log)
+
+
+def _start_weed(weed: str, folder: Path, config: Path, attempt: int):  # noqa: ANN202
+    """``weed mini`` on ten free ports; returns the process, its S3 endpoint and its log file."""
     ports = _free_ports(10)
     names = ["master", "volume", "filer", "s3", "admin"]
     port_options = []
@@ -108,12 +150,12 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         port_options += [f"-{name}.port={ports[2 * index]}"]
         port_options += [f"-{name}.port.grpc={ports[2 * index + 1]}"]
     s3_port = ports[names.index("s3") * 2]
-    log = open(folder / "weed.log", "wb")  # closed at the end of the session
+    log = open(folder / f"weed-{attempt}.log", "wb")  # closed by _stop
     process = subprocess.Popen(
         [
             weed,
             "mini",
-            f"-dir={folder / 'data'}",
+            f"-dir={folder / f'data-{attempt}'}",
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
             *port_options,
@@ -128,32 +170,18 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         cwd=folder,
     )
-    endpoint = f"http://127.0.0.1:{s3_port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _answers(endpoint):
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = (folder / "weed.log").read_text(errors="replace")[-3000:]
-                pytest.fail(f"SeaweedFS did not start (exit {process.poll()}):\n{output}")
-            time.sleep(0.2)
-        client = _s3_client(endpoint)
-        for attempt in range(20):  # the filer behind the gateway may still be starting
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                break
-            except Exception:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
-        yield endpoint
-    finally:
+    return process, f"http://127.0.0.1:{s3_port}", log
+
+
+def _stop(process: subprocess.Popen, log) -> None:  # noqa: ANN001
+    if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
+    log.close()
 
 
 @pytest.fixture(params=["local", "s3"])
