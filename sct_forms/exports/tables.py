@@ -61,6 +61,21 @@ class Table:
             yield [column.value(item) for column in self.columns]
 
 
+def _in_batches(model: Any, ids: list[int], *options: Any) -> Iterator[tuple[list[int], list]]:
+    """The rows of ``model`` with ``ids``, BATCH at a time and in the order of ``ids``, with
+    ``options`` loaded. The session keeps loaded rows only while something refers to them, so
+    a batch that has been written is let go."""
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        found = {
+            row.id: row
+            for row in db.session.scalars(
+                select(model).where(model.id.in_(batch)).options(*options)
+            ).unique()
+        }
+        yield batch, [found[i] for i in batch]
+
+
 # --- records: Equity Toolkits and the records of actions 1.2 and 1.3 --------------------------
 
 
@@ -83,25 +98,18 @@ def _records(cycle: Cycle, forms: Sequence[str]) -> Iterator[RecordRow]:
             .order_by(Municipality.name, Toolkit.form, Action.number, Toolkit.id)
         )
     )
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start : start + BATCH]
-        toolkits = {
-            t.id: t
-            for t in db.session.scalars(
-                select(Toolkit)
-                .where(Toolkit.id.in_(batch))
-                .options(
-                    joinedload(Toolkit.municipality),
-                    joinedload(Toolkit.paired_action),
-                    joinedload(Toolkit.assigned_reviewer),
-                    selectinload(Toolkit.steps),
-                    selectinload(Toolkit.evidence),
-                )
-            ).unique()
-        }
+    for batch, toolkits in _in_batches(
+        Toolkit,
+        ids,
+        joinedload(Toolkit.municipality),
+        joinedload(Toolkit.paired_action),
+        joinedload(Toolkit.assigned_reviewer),
+        selectinload(Toolkit.steps),
+        selectinload(Toolkit.evidence),
+    ):
         decisions = _last_decisions(batch)
-        for toolkit_id in batch:
-            toolkit = toolkits[toolkit_id]
+        for toolkit in toolkits:
+            toolkit_id = toolkit.id
             yield RecordRow(
                 toolkit=toolkit,
                 decision=decisions.get(toolkit_id),
@@ -195,23 +203,14 @@ def _certificates(cycle: Cycle) -> Iterator[Certificate]:
             .order_by(Municipality.name, Certificate.issued_at, Certificate.id)
         )
     )
-    # The session keeps loaded rows only while something refers to them, so a batch that
-    # has been written is let go.
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start : start + BATCH]
-        found = {
-            c.id: c
-            for c in db.session.scalars(
-                select(Certificate)
-                .where(Certificate.id.in_(batch))
-                .options(
-                    joinedload(Certificate.municipality),
-                    joinedload(Certificate.cycle),
-                    selectinload(Certificate.documents),
-                )
-            ).unique()
-        }
-        yield from (found[i] for i in batch)
+    for _batch, certificates in _in_batches(
+        Certificate,
+        ids,
+        joinedload(Certificate.municipality),
+        joinedload(Certificate.cycle),
+        selectinload(Certificate.documents),
+    ):
+        yield from certificates
 
 
 def _tier_label(tier: str) -> str:
