@@ -127,8 +127,11 @@ def test_an_admin_opens_a_cycle_loads_its_catalog_and_invites_a_town(
             ]
         )
         admin.get_by_role("button", name="Check the file").click()
+        import_button = admin.get_by_role("button", name=re.compile(r"Import these 4 changes"))
+        # The check is a full page load: wait for the preview before scanning it.
+        expect(import_button).to_be_visible()
         assert_no_axe_violations(admin, "catalog preview", tags=WCAG22_TAGS)
-        admin.get_by_role("button", name=re.compile(r"Import these 4 changes")).click()
+        import_button.click()
         expect(admin.get_by_text("3.4 Develop an Open Space Plan").first).to_be_visible()
         with live_server.app.app_context():
             assert db.session.query(Action).filter_by(catalog_year=year).count() == 4

@@ -44,6 +44,8 @@ def test_changes_requested_on_two_steps_then_approved_reaches_bronze(
             "link", name=f"{accounts.town.name}: 3.4 Develop an Open Space Plan"
         ).click()
         review_side.get_by_role("button", name="Start reviewing").click()
+        # Starting is a full page load: wait for the review form before scanning it.
+        expect(review_side.locator("#request-body-context")).to_be_visible()
         assert_no_axe_violations(review_side, "review page")
         for step, target, text in (
             ("context", "team", "Give each team member's role."),
