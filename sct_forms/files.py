@@ -3,9 +3,10 @@ nothing that a recovery step cannot finish or remove.
 
 Records (evidence, certificates) are written under a *pending* name beside their final name,
 flushed to disk, and moved into place only after their database row is committed
-(:class:`PendingWrites`). Cache files are written to a ``.part`` file and renamed at once
-(:func:`write_atomically`). Both temporary names carry the writer: host, process id and the
-process's start time, so a recovery step can tell a writer that died from one still at work.
+(:class:`sct_forms.storage.PendingWrites`, through the local storage). Cache files are written
+to a ``.part`` file and renamed at once (:func:`write_atomically`). Both temporary names carry
+the writer: host, process id and the process's start time, so a recovery step can tell a
+writer that died from one still at work.
 """
 
 from __future__ import annotations
@@ -179,35 +180,13 @@ def write_atomically(target: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def write_pending(target: Path, data: bytes) -> None:
+    """Write ``data`` flushed to disk under this writer's pending name beside ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write_and_flush(pending_path(target), data)
+
+
 def move_into_place(pending: Path, target: Path) -> None:
     """Rename a pending file to its final name (its row is committed)."""
     os.replace(pending, target)
     _flush_folder(target.parent)
-
-
-class PendingWrites:
-    """Files written under pending names, moved into place only once their rows are committed.
-
-    ``write`` before the commit; then ``place`` after it, or ``discard`` if it failed. A crash in
-    between leaves pending files whose writer is dead: recovery moves those with a committed
-    row into place and removes the rest.
-    """
-
-    def __init__(self) -> None:
-        self._files: list[tuple[Path, Path]] = []
-
-    def write(self, target: Path, data: bytes) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pending = pending_path(target)
-        self._files.append((pending, target))
-        _write_and_flush(pending, data)
-
-    def place(self) -> None:
-        for pending, target in self._files:
-            move_into_place(pending, target)
-        self._files.clear()
-
-    def discard(self) -> None:
-        for pending, _target in self._files:
-            pending.unlink(missing_ok=True)
-        self._files.clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,7 @@ from sct_forms.domain.tiers import DEFAULT_TIER_RULES
 from sct_forms.extensions import db
 from sct_forms.models import Action, Category, CoachAssignment, Cycle, Municipality, User
 from tests import queue_helpers
+from tests.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedFS, start_seaweedfs
 
 PASSWORD = "correct horse battery staple"
 
@@ -55,6 +57,48 @@ def _test_database_url() -> str | None:
 
 
 POSTGRES_URL = _test_database_url()
+
+# Where the apps of the suite keep stored files: "local" (each test's instance folder) or "s3"
+# (one SeaweedFS per test process, a prefix of its bucket per test). CI runs the suite both ways.
+STORAGE_KIND = os.environ.get("TEST_STORAGE", "local")
+if STORAGE_KIND not in ("local", "s3"):
+    raise pytest.UsageError(f"TEST_STORAGE={STORAGE_KIND!r}: write local or s3")
+
+
+class _S3ForApps:
+    """The SeaweedFS the apps of this process store files in, when STORAGE_KIND is s3."""
+
+    server: SeaweedFS | None = None
+
+
+def storage_settings() -> dict[str, str]:
+    """Settings for a new app: the instance folder, or a new prefix of the test bucket."""
+    if _S3ForApps.server is None:
+        return {}
+    return {
+        "STORAGE_URL": _S3ForApps.server.storage_url(f"test-{uuid.uuid4().hex}"),
+        "STORAGE_ACCESS_KEY": ACCESS_KEY,
+        "STORAGE_SECRET_KEY": SECRET_KEY,
+    }
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A SeaweedFS S3 server for this test process, started on first use."""
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _storage_for_apps(request: pytest.FixtureRequest) -> Iterator[None]:
+    if STORAGE_KIND == "s3":
+        _S3ForApps.server = request.getfixturevalue("seaweedfs")
+    yield
+    _S3ForApps.server = None
+
 
 # Settings the app would otherwise read from the environment at start-up.
 ENVIRONMENT_KEYS_TO_HIDE = ("SECRET_KEY", "DATABASE_URL", "MAIL_SERVER")
@@ -121,6 +165,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest tests (and groups of tests) first; the rest keep their order."""
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
+        if STORAGE_KIND != "local" and item.get_closest_marker("local_storage"):
+            item.add_marker(pytest.mark.skip(reason="about the instance folder's own files"))
         module = item.nodeid.split("::")[0]
         if module in ONE_WORKER_MODULES:
             item.add_marker(pytest.mark.xdist_group(module))
@@ -233,6 +279,7 @@ def make_app(tmp_path, **overrides) -> Flask:
         "MAIL_DELIVERY": "off",  # tests that send mail opt in to "queue" (run at once in tests)
         "RECOVER_FILES_ON_START": False,  # tests of crash recovery opt in
         "PASSWORD_HASH_FAST_FOR_TESTS": True,
+        **storage_settings(),
     }
     config.update(overrides)
     application = create_app(config)
@@ -283,6 +330,7 @@ def app(tmp_path, monkeypatch, _worker_app, _sqlite_template) -> Iterator[Flask]
     application.config.clear()
     application.config.update(_worker_app.config)
     application.instance_path = str(tmp_path / "instance")
+    application.config.update(storage_settings())
     Path(application.instance_path).mkdir()
     jobs.init_app(application)  # a test's own app may have taken the process's queue
     with application.app_context():

@@ -9,11 +9,11 @@ import io
 import pytest
 from PIL import Image
 
-from sct_forms.evidence import storage
 from sct_forms.extensions import db
 from sct_forms.models import AuditEvent, Evidence, Revision
 from sct_forms.review.snapshots import snapshot_of
 from tests.evidence import pdf_samples, samples
+from tests.storage_helpers import delete_stored, every_file, read_stored, stored_names
 from tests.toolkit_helpers import make_toolkit
 
 
@@ -32,8 +32,7 @@ def upload(client, toolkit, data: bytes, filename: str, **fields):
 
 
 def stored_files(app) -> list:
-    root = storage.evidence_root()
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    return every_file("evidence")
 
 
 def test_a_pdf_is_stored_under_a_random_name_and_listed(app, as_user, staff_user, toolkit):
@@ -43,9 +42,9 @@ def test_a_pdf_is_stored_under_a_random_name_and_listed(app, as_user, staff_user
     evidence = db.session.query(Evidence).one()
     assert evidence.kind == "document" and evidence.display_name == "Flyer (Spanish).pdf"
     assert len(evidence.sha256) == 64 and "Flyer" not in evidence.storage_name
-    path = storage.path_for(evidence.storage_name)
-    assert path.is_file() and "static" not in str(path)
-    assert path.is_relative_to(app.instance_path)
+    assert stored_names("evidence") == [evidence.storage_name]
+    stored = read_stored("evidence", evidence.storage_name)
+    assert hashlib.sha256(stored).hexdigest() == evidence.sha256
     html = client.get(f"/toolkits/{toolkit.id}/steps/outreach").get_data(as_text=True)
     assert "Flyer (Spanish).pdf" in html
     assert db.session.query(AuditEvent).filter_by(action="evidence.added").count() == 1
@@ -106,7 +105,7 @@ def test_photo_location_is_removed_before_storing(app, as_user, staff_user, tool
     )
     assert response.status_code == 303
     evidence = db.session.query(Evidence).one()
-    stored = storage.path_for(evidence.storage_name).read_bytes()
+    stored = read_stored("evidence", evidence.storage_name)
     assert not Image.open(io.BytesIO(stored)).getexif()
     assert b"GPS" not in stored
     assert evidence.print_storage_name and evidence.alt_text.startswith("Residents")
@@ -191,7 +190,7 @@ def test_files_of_a_submitted_revision_stay_when_the_draft_deletes_them(
     client = as_user(staff_user)
     upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
     evidence = db.session.query(Evidence).one()
-    kept = storage.path_for(evidence.storage_name)
+    kept = evidence.storage_name
     db.session.add(
         Revision(
             toolkit_id=toolkit.id,
@@ -205,7 +204,7 @@ def test_files_of_a_submitted_revision_stay_when_the_draft_deletes_them(
     db.session.commit()
     assert client.post(f"/evidence/{evidence.id}/delete").status_code == 303
     assert db.session.query(Evidence).count() == 0
-    assert kept.is_file()  # revision 1 still shows the file reviewers saw
+    assert kept in stored_names("evidence")  # revision 1 still shows the file reviewers saw
 
 
 def test_a_scanned_sheet_with_an_empty_password_is_stored_decrypted_under_its_own_hash(
@@ -215,7 +214,7 @@ def test_a_scanned_sheet_with_an_empty_password_is_stored_decrypted_under_its_ow
     response = upload(client, toolkit, pdf_samples.empty_password_rc4_128(), "Sign-in.pdf")
     assert response.status_code == 303
     evidence = db.session.query(Evidence).one()
-    stored = storage.path_for(evidence.storage_name).read_bytes()
+    stored = read_stored("evidence", evidence.storage_name)
     assert b"/Encrypt" not in stored and stored.startswith(b"%PDF-")
     assert evidence.sha256 == hashlib.sha256(stored).hexdigest()
     assert evidence.size == len(stored)
@@ -228,7 +227,7 @@ def test_scripts_are_stripped_from_an_uploaded_pdf(app, as_user, staff_user, too
     response = upload(as_user(staff_user), toolkit, pdf_samples.pdf_with_scripts(), "form.pdf")
     assert response.status_code == 303
     evidence = db.session.query(Evidence).one()
-    stored = storage.path_for(evidence.storage_name).read_bytes()
+    stored = read_stored("evidence", evidence.storage_name)
     for marker in (b"app.alert", b"/OpenAction", b"/Launch", b"cmd.exe"):
         assert marker not in stored
     assert evidence.sha256 == hashlib.sha256(stored).hexdigest()
@@ -267,7 +266,7 @@ def test_a_file_missing_from_storage_gets_a_page_that_says_so_not_a_500(
     client = as_user(staff_user)
     upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
     evidence = db.session.query(Evidence).one()
-    storage.path_for(evidence.storage_name).unlink()
+    delete_stored("evidence", evidence.storage_name)
     response = client.get(f"/evidence/{evidence.id}/download")
     assert response.status_code == 404
     assert "This file is missing from storage" in response.get_data(as_text=True)

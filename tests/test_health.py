@@ -21,6 +21,7 @@ from sct_forms.models import AuditEvent
 from tests import health_helpers
 from tests.conftest import make_app, sign_in
 from tests.frozen_clock import freeze_clock
+from tests.seaweedfs import ACCESS_KEY
 
 CHECKS = {"database", "queue", "storage"}
 
@@ -54,15 +55,29 @@ def test_healthz_fails_when_the_instance_folder_is_missing(app, client, tmp_path
     assert str(tmp_path) not in response.get_data(as_text=True)
 
 
-def test_healthz_fails_when_a_storage_folder_cannot_take_a_file(app, client, tmp_path):
-    # A file where the evidence folder should be: nothing can be stored in it (even as root).
-    (tmp_path / "instance" / "evidence").write_bytes(b"")
+@pytest.mark.local_storage
+def test_healthz_fails_when_the_storage_folder_cannot_take_a_file(app, client, tmp_path):
+    # A file where the packets folder should be: nothing can be stored in it (even as root).
+    (tmp_path / "instance" / "packets").write_bytes(b"")
     response = client.get("/healthz")
     assert response.status_code == 503
     assert _check(response, "storage") == {
         "state": "failing",
-        "detail": "evidence folder not writable",
+        "detail": "stored files not writable",
     }
+
+
+def test_healthz_fails_when_the_bucket_refuses_the_app(app, client, seaweedfs):
+    app.config["STORAGE_URL"] = seaweedfs.storage_url("health")
+    app.config["STORAGE_ACCESS_KEY"] = ACCESS_KEY
+    app.config["STORAGE_SECRET_KEY"] = "not-the-secret"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert _check(response, "storage") == {
+        "state": "failing",
+        "detail": "stored files not writable",
+    }
+    assert seaweedfs.endpoint not in response.get_data(as_text=True)
 
 
 def test_healthz_leaves_no_probe_file_behind(app, client, tmp_path):

@@ -23,6 +23,7 @@ from sct_forms.maintenance.file_check import find_problems
 from sct_forms.models import AuditEvent, Evidence, Toolkit
 from sct_forms.toolkits import recertification, services
 from tests.recertification_helpers import EARLIER_ANSWERS, earlier_toolkit
+from tests.storage_helpers import read_stored
 from tests.toolkit_helpers import make_toolkit
 
 
@@ -367,7 +368,7 @@ def test_an_earlier_file_is_attached_as_a_copy_once_however_often_it_is_pressed(
         flyer.sha256,
     )
     assert attached.storage_name != flyer.storage_name
-    stored = storage.path_for(attached.storage_name).read_bytes()
+    stored = read_stored("evidence", attached.storage_name)
     assert hashlib.sha256(stored).hexdigest() == flyer.sha256
     event = db.session.scalars(
         select(AuditEvent).where(
@@ -382,7 +383,7 @@ def test_an_earlier_file_is_attached_as_a_copy_once_however_often_it_is_pressed(
 
     # Each toolkit has its own file: deleting the copy's leaves the earlier one whole.
     delete_evidence(attached, staff_user)
-    kept = storage.path_for(flyer.storage_name).read_bytes()
+    kept = read_stored("evidence", flyer.storage_name)
     assert hashlib.sha256(kept).hexdigest() == flyer.sha256
     assert find_problems() == []
 

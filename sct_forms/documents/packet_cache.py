@@ -1,6 +1,6 @@
-"""Built packets on disk, and building them on the job queue.
+"""Built packets in the app's storage, and building them on the job queue.
 
-:func:`cached_pdf` keeps packets under ``instance/packets/`` by key, written atomically;
+:func:`open_cached_pdf` keeps packets in the storage's ``packets`` area by key;
 :func:`queue_build` queues a build for the progress page. Marks in the queue's storage keep
 one key from being queued twice, or built twice at once (across app servers and workers too);
 a failed build leaves a ``.failed`` file that the progress page reads.
@@ -8,11 +8,11 @@ a failed build leaves a ``.failed`` file that the progress page reads.
 
 from __future__ import annotations
 
-import os
+import io
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app
 
@@ -20,81 +20,90 @@ from sct_forms import jobs
 from sct_forms.documents.packet_pdf import build_pdf
 from sct_forms.documents.packets import Packet, toolkit_packet, town_packet
 from sct_forms.extensions import db
-from sct_forms.files import Writer, this_writer, write_atomically
+from sct_forms.files import Writer, this_writer
 from sct_forms.models import Cycle, Municipality, Toolkit
+from sct_forms.storage import StoredFileMissing, current_storage
 
+AREA = "packets"
 #: A build mark older than this is taken to belong to a process that died (killed, restarted).
 BUILD_TIMEOUT_SECONDS = 15 * 60
-#: Packets kept per toolkit (or town and cycle); older ones are deleted after a new build.
+#: Packets kept per toolkit (or town and cycle): the most recently built; older ones are deleted
+#: after a new build.
 KEEP_PER_PACKET = 4
 
 
 # --- The cache --------------------------------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    return Path(current_app.instance_path) / "packets"
+def cache_name(packet: Packet) -> str:
+    return f"{packet.cache_prefix}-{packet.key}.pdf"
 
 
-def cache_path(packet: Packet) -> Path:
-    return cache_dir() / f"{packet.cache_prefix}-{packet.key}.pdf"
-
-
-def _failed_path(packet: Packet) -> Path:
-    return cache_path(packet).with_suffix(".failed")
+def _failed_name(packet: Packet) -> str:
+    return f"{packet.cache_prefix}-{packet.key}.failed"
 
 
 def _prune(packet: Packet) -> None:
-    """Keep the few most recently used packets of one toolkit (or town and cycle)."""
-    keep = cache_path(packet)
-    found = sorted(
-        cache_dir().glob(f"{packet.cache_prefix}-*.pdf"),
-        key=lambda p: p.stat().st_mtime if p.exists() else 0,
+    """Keep the few most recently built packets of one toolkit (or town and cycle)."""
+    storage = current_storage()
+    keep = cache_name(packet)
+    found = storage.entries(AREA, prefix=f"{packet.cache_prefix}-")
+    built = sorted(
+        (entry for entry in found if entry.name.endswith(".pdf")),
+        key=lambda entry: entry.modified,
         reverse=True,
     )
-    for old in found[KEEP_PER_PACKET:]:
-        if old != keep:
-            old.unlink(missing_ok=True)
-    for failed in cache_dir().glob(f"{packet.cache_prefix}-*.failed"):
-        if time.time() - failed.stat().st_mtime > BUILD_TIMEOUT_SECONDS:
-            failed.unlink(missing_ok=True)
+    for old in built[KEEP_PER_PACKET:]:
+        if old.name != keep:
+            storage.delete(AREA, old.name)
+    for entry in found:
+        failed_long_ago = time.time() - entry.modified > BUILD_TIMEOUT_SECONDS
+        if entry.name.endswith(".failed") and failed_long_ago:
+            storage.delete(AREA, entry.name)
 
 
-def cached(packet: Packet) -> Path | None:
-    """The cached PDF of exactly this content, if there is one (marked as just used)."""
-    path = cache_path(packet)
-    try:
-        os.utime(path)
-    except FileNotFoundError:
-        return None
-    return path
+def is_cached(packet: Packet) -> bool:
+    """Whether the PDF of exactly this content is stored."""
+    return current_storage().exists(AREA, cache_name(packet))
 
 
-def store(packet: Packet, data: bytes) -> Path:
-    path = cache_path(packet)
-    write_atomically(path, data)
-    _failed_path(packet).unlink(missing_ok=True)
+def store(packet: Packet, data: bytes) -> None:
+    storage = current_storage()
+    storage.put(AREA, cache_name(packet), data)
+    storage.delete(AREA, _failed_name(packet))
     _prune(packet)
-    return path
 
 
-def cached_pdf(packet: Packet) -> Path:
-    """The packet's PDF on disk, built now if it is not cached (waits for a running build).
+def _open(packet: Packet) -> BinaryIO | None:
+    try:
+        return current_storage().open(AREA, cache_name(packet))
+    except StoredFileMissing:
+        return None
+
+
+def open_cached_pdf(packet: Packet) -> BinaryIO:
+    """The packet's PDF as a stream, built now if it is not stored (waits for a running build).
 
     A build that is only queued is not waited for (the worker may be busy, or not running);
-    when the worker comes to it, the packet is cached and its task does nothing.
+    when the worker comes to it, the packet is stored and its task does nothing.
     """
-    path = cached(packet)
-    if path is not None:
-        return path
+    stream = _open(packet)
+    if stream is not None:
+        return stream
     while not _take(_building(packet.key)):
         # Another process builds it: wait for its file (or for its mark to go stale).
         time.sleep(0.25)
-        path = cached(packet)
-        if path is not None:
-            return path
+        stream = _open(packet)
+        if stream is not None:
+            return stream
     try:
-        return cached(packet) or store(packet, build_pdf(packet))
+        stream = _open(packet)
+        if stream is not None:
+            return stream
+        data = build_pdf(packet)
+        store(packet, data)
+        # Pruned by another build a moment after it was stored: serve what was just built.
+        return _open(packet) or io.BytesIO(data)
     finally:
         _release(_building(packet.key))
 
@@ -190,18 +199,18 @@ def _forget_a_dead_build(key: str) -> None:
 
 def build_state(packet: Packet) -> str:
     """Where the packet is: "ready", "building" (queued or being built), "failed" or "missing"."""
-    if cache_path(packet).is_file():
+    if is_cached(packet):
         return "ready"
     _forget_a_dead_build(packet.key)
     if _is_held(_queued(packet.key)) or _is_held(_building(packet.key)):
         return "building"
-    if _failed_path(packet).is_file():
+    if current_storage().exists(AREA, _failed_name(packet)):
         return "failed"
     return "missing"
 
 
 def forget_failure(packet: Packet) -> None:
-    _failed_path(packet).unlink(missing_ok=True)
+    current_storage().delete(AREA, _failed_name(packet))
 
 
 def queue_build(packet: Packet, request: PacketRequest) -> bool:
@@ -213,7 +222,7 @@ def queue_build(packet: Packet, request: PacketRequest) -> bool:
     if build_state(packet) != "missing" or not _take(_queued(packet.key)):
         return False
     try:
-        build_packet(request, packet.key, _failed_path(packet).name)
+        build_packet(request, packet.key, _failed_name(packet))
     except BaseException:
         _release(_queued(packet.key))
         raise
@@ -229,30 +238,28 @@ def build_packet(request: PacketRequest, key: str, failed_name: str) -> None:
         try:
             packet = request.load()
             # Edited since the page asked: the next status check queues the new key.
-            if packet is not None and packet.key == key and cached(packet) is None:
+            if packet is not None and packet.key == key and not is_cached(packet):
                 store(packet, build_pdf(packet))
         finally:
             _release(_building(key))
     except Exception:
         current_app.logger.exception("Packet build failed (%s %s)", request.kind, request.object_id)
-        failed = cache_dir() / failed_name
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        failed.write_text(datetime.now().isoformat())
+        current_storage().put(AREA, failed_name, datetime.now().isoformat().encode())
     finally:
         _release(_queued(key))
 
 
 __all__ = [
+    "AREA",
     "BUILD_TIMEOUT_SECONDS",
     "KEEP_PER_PACKET",
     "PacketRequest",
     "build_packet",
     "build_state",
-    "cache_dir",
-    "cache_path",
-    "cached",
-    "cached_pdf",
+    "cache_name",
     "forget_failure",
+    "is_cached",
+    "open_cached_pdf",
     "queue_build",
     "store",
 ]

@@ -9,9 +9,9 @@ cannot be read is only listed, never appended).
 from __future__ import annotations
 
 import functools
+import io
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -79,7 +79,7 @@ def packet_files(toolkit: Toolkit, evidence: list[dict]) -> list[PacketFile]:
         available = shown in known and _stored(shown)
         pages = None
         if available and entry["mime_type"] == "application/pdf":
-            pages = _pdf_page_count(storage.path_for(name))
+            pages = _pdf_page_count(name)
         files.append(
             PacketFile(
                 step_key=entry["step_key"],
@@ -100,28 +100,24 @@ def packet_files(toolkit: Toolkit, evidence: list[dict]) -> list[PacketFile]:
 
 
 def _stored(name: str) -> bool:
-    try:
-        return storage.path_for(name).is_file()
-    except ValueError:
-        return False
-
-
-def _pdf_page_count(path: Path) -> int | None:
-    """Pages of a stored PDF, or None if pypdf cannot read it now (it is listed instead)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    # Every packet request needs the counts for its key; stored files do not change.
-    return _page_count(str(path), stat.st_mtime_ns, stat.st_size)
+    return storage.exists(name)
 
 
 @functools.lru_cache(maxsize=2048)
-def _page_count(path: str, _mtime_ns: int, _size: int) -> int | None:
+def _pdf_page_count(name: str) -> int | None:
+    """Pages of a stored PDF, or None if pypdf cannot read it now (it is listed instead).
+
+    Every packet request needs the counts for its key; a stored file never changes under its
+    (random) name, so a count is kept by name.
+    """
+    try:
+        data = storage.read(name)
+    except OSError:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            reader = PdfReader(path)
+            reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted:
                 return None
             return len(reader.pages) or None

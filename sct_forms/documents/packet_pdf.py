@@ -97,7 +97,8 @@ def append_attachments(rendered: bytes, groups: list[tuple[str | None, list[Pack
                 start = len(writer.pages)
                 try:
                     writer.append(
-                        PdfReader(storage.path_for(file.storage_name)), import_outline=False
+                        PdfReader(io.BytesIO(storage.read(file.storage_name))),
+                        import_outline=False,
                     )
                 except Exception:  # noqa: BLE001 - one broken file must not sink the packet
                     current_app.logger.exception(

@@ -111,10 +111,8 @@ class PdfResources:
     def _evidence(self, name: str) -> tuple[bytes, str]:
         if self.municipality_id is None:
             raise ResourceRefusedError("this document belongs to no town, so it has no evidence")
-        try:
-            path = storage.path_for(name)
-        except ValueError as error:
-            raise ResourceRefusedError("not a storage name") from error
+        if not storage.is_storage_name(name):
+            raise ResourceRefusedError("not a storage name")
         evidence = db.session.scalars(
             select(Evidence).where(
                 or_(Evidence.storage_name == name, Evidence.print_storage_name == name)
@@ -124,11 +122,13 @@ class PdfResources:
             raise ResourceRefusedError("no evidence has this storage name")
         if evidence.municipality_id != self.municipality_id:
             raise ResourceRefusedError("evidence of another town")
-        if not path.is_file():
-            raise ResourceRefusedError("evidence file missing from storage")
+        try:
+            data = storage.read(name)
+        except storage.StoredFileMissing as error:
+            raise ResourceRefusedError("evidence file missing from storage") from error
         if name == evidence.print_storage_name:
-            return path.read_bytes(), _PRINT_RENDITION_TYPE
-        return path.read_bytes(), evidence.mime_type
+            return data, _PRINT_RENDITION_TYPE
+        return data, evidence.mime_type
 
 
 class PdfUrlFetcher(URLFetcher):

@@ -2,14 +2,14 @@
 
 Every route asks the same two questions as the rest of the app: the role (``roles_required``)
 and the object (``visible_or_404``); a packet of another town answers 404. Downloads are
-cached by content (packet_cache.cache_path) and carry that key as their ETag.
+cached by content (packet_cache.cache_name) and carry that key as their ETag.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, request, send_file, url_for
+from flask import Blueprint, Response, abort, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -23,6 +23,7 @@ from sct_forms.i18n import get_locale_language
 from sct_forms.i18n import gettext as _
 from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle, Evidence, Municipality, Toolkit
+from sct_forms.storage.streaming import stored_file_response
 from sct_forms.templating import render, wants_fragment
 
 bp = Blueprint("documents", __name__)
@@ -84,15 +85,11 @@ def _pdf_response(packet: packets.ToolkitPacket | packets.TownPacket) -> Respons
     """The packet's PDF from the cache (built now if missing), or 304 if the client has it."""
     if request.if_none_match.contains_weak(packet.key):
         return _not_modified(packet.key)
-    path = packet_cache.cached_pdf(packet)
-    response = send_file(
-        path,
+    response = stored_file_response(
+        packet_cache.open_cached_pdf(packet),
         mimetype="application/pdf",
-        as_attachment=True,
-        download_name=packet.file_name,
         etag=packet.key,
-        conditional=True,
-        max_age=0,
+        download_name=packet.file_name,
     )
     # private: a packet is one town's; no-cache: check the ETag, since any edit changes it.
     response.headers["Cache-Control"] = "private, no-cache"
@@ -201,14 +198,12 @@ def preview_image(toolkit_id: int, name: str):
     if evidence is None:
         abort(404)
     try:
-        path = storage.path_for(name)
-    except ValueError:
-        abort(404)
-    if not path.is_file():
+        stream = storage.open_stored(name)
+    except (storage.StoredFileMissing, ValueError):
         abort(404)
     mimetype = "image/jpeg" if name == evidence.print_storage_name else evidence.mime_type
     # Storage names are random and their files never change, so the name is a fine ETag.
-    response = send_file(path, mimetype=mimetype, etag=name, conditional=True, max_age=0)
+    response = stored_file_response(stream, mimetype=mimetype, etag=name)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -12,8 +12,8 @@ from sct_forms import audit
 from sct_forms.evidence import storage
 from sct_forms.evidence.inspection import InspectedUpload, UploadRejected, inspect_upload
 from sct_forms.extensions import db
-from sct_forms.files import PendingWrites
 from sct_forms.models import Evidence, Revision, Toolkit, User
+from sct_forms.storage import PendingWrites
 
 
 class EvidenceRefused(ValueError):  # noqa: N818 - reads as what happened

@@ -7,6 +7,7 @@ to read. Details never hold a path, an address or a password; the log has the er
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -23,7 +24,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sct_forms import jobs
 from sct_forms.extensions import db
-from sct_forms.maintenance.stored_files import stores
+from sct_forms.files import host_name
+from sct_forms.storage import current_storage
+
+PROBE_AREA = "packets"
 
 OK = "ok"
 FAILING = "failing"
@@ -100,21 +104,29 @@ def _ping_redis(storage: RedisStorage) -> None:
 
 
 def storage() -> Check:
-    """The instance folder exists, and it and every storage folder in it take a new file.
+    """The instance folder takes a new file (the local queue and uploads waiting for a check
+    live there), and the storage of stored files takes, returns and removes one.
 
-    A storage folder that does not exist yet is made, as the first stored file would make it;
-    a missing instance folder is not (it may be a volume that failed to mount).
+    A missing instance folder is not made (it may be a volume that failed to mount).
     """
     instance = Path(current_app.instance_path)
     if not instance.is_dir():
         return _failing("instance folder missing")
-    folders = [("instance", instance)] + [(store.label, store.root) for store in stores()]
-    for label, folder in folders:
-        try:
-            folder.mkdir(exist_ok=True)
-            _write_and_remove_probe(folder)
-        except OSError as error:
-            return _failing(f"{label} folder not writable", error)
+    try:
+        _write_and_remove_probe(instance)
+    except OSError as error:
+        return _failing("instance folder not writable", error)
+    stored = current_storage()
+    # In the packet cache's area: a cache file, never taken for a lost record by the file check.
+    name = f"health-probe-{host_name()}-{os.getpid()}"
+    try:
+        stored.put(PROBE_AREA, name, b"ok")
+        answered = stored.read(PROBE_AREA, name)
+        stored.delete(PROBE_AREA, name)
+    except Exception as error:  # noqa: BLE001 - any storage error means files cannot be kept
+        return _failing("stored files not writable", error)
+    if answered != b"ok":
+        return _failing("stored files read back wrong")
     return _ok("writable")
 
 

@@ -4,11 +4,14 @@ Layout of a backup folder::
 
     manifest.json               what is inside, with the SHA-256 and size of every file
     database/<table>.jsonl      one JSON object per row (see table_rows)
-    files/evidence/ab/<name>    stored files, as under instance/
+    files/evidence/ab/<name>    stored files, as in an instance folder
     files/certificates/<name>
 
+Files are read from the app's storage (the instance folder or the S3 bucket) and written into
+the backup folder in the same layout either way, so a backup of one restores into the other.
+
 The rows are read in one snapshot. Files live outside the database, so they are copied around
-it: first everything on disk, then the snapshot, then the files of rows saved in between; copies
+it: first everything stored, then the snapshot, then the files of rows saved in between; copies
 no row of the snapshot refers to are dropped. Every row then has its file, unless the file was
 already missing (check-files reports it) or was uploaded and deleted while the backup ran; such
 rows are listed in the manifest as ``missing``. The packet cache is not backed up: it is rebuilt
@@ -33,6 +36,7 @@ from sct_forms.maintenance.stored_files import (
     record_stores,
 )
 from sct_forms.maintenance.table_rows import alembic_revision, dump_table, snapshot
+from sct_forms.storage import StoredFileMissing, current_storage
 
 FORMAT = "sct-forms-backup/1"
 MANIFEST = "manifest.json"
@@ -91,14 +95,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _stored_file_key(store: Store, path: Path) -> str:
-    """The path of a stored file inside a backup: files/<store>/<path under the store>."""
-    return f"files/{store.label}/{path.relative_to(store.root).as_posix()}"
+def stored_file_key(store: Store, name: str) -> str:
+    """The path of a stored file inside a backup: files/<area>/<name>, evidence spread over
+    sub-folders by the first two characters of its name (as in an instance folder)."""
+    if store.label == "evidence":
+        return f"files/{store.label}/{name[:2]}/{name}"
+    return f"files/{store.label}/{name}"
 
 
-def _copy(source: Path, destination: Path) -> None:
+def _write_file(destination: Path, data: bytes) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(destination, source.read_bytes())
+    write_atomically(destination, data)
 
 
 def _empty_destination(dest: Path) -> None:
@@ -108,13 +115,18 @@ def _empty_destination(dest: Path) -> None:
 
 
 def _copy_stored_files(dest: Path) -> dict[str, set[str]]:
-    """Copy every finished record file now on disk; returns the names copied per store."""
+    """Copy every finished record file stored now; returns the names copied per store."""
+    storage = current_storage()
     copied: dict[str, set[str]] = {}
     for store in record_stores():
-        listing = list_store(store)
-        copied[store.label] = set(listing.stored)
-        for path in listing.stored.values():
-            _copy(path, dest / _stored_file_key(store, path))
+        copied[store.label] = set()
+        for name in sorted(list_store(store).stored):
+            try:
+                data = storage.read(store.label, name)
+            except StoredFileMissing:
+                continue  # deleted since the listing: its row is gone from the snapshot too
+            _write_file(dest / stored_file_key(store, name), data)
+            copied[store.label].add(name)
     return copied
 
 
@@ -136,15 +148,15 @@ def _dump_database(dest: Path, manifest: Manifest) -> dict[str, dict[str, str]]:
         return refs.by_store
 
 
-def _source_of(store: Store, name: str) -> Path | None:
-    """The file behind a saved row: in place, or (saved a moment ago) still pending."""
-    target = store.final_path(name)
-    if target is None:
+def _saved_file(store: Store, name: str) -> bytes | None:
+    """The file of a saved row: in place, or (saved a moment ago) still pending."""
+    if not store.is_record_name(name):
         return None
-    if target.is_file():
-        return target
-    pending = sorted(target.parent.glob(f".{name}.*.pending")) if target.parent.is_dir() else []
-    return pending[0] if pending else None
+    storage = current_storage()
+    try:
+        return storage.read(store.label, name)
+    except StoredFileMissing:
+        return storage.read_pending(store.label, name)
 
 
 def _complete_files(dest: Path, copied: dict[str, set[str]], saved: dict[str, dict]) -> list[str]:
@@ -156,13 +168,13 @@ def _complete_files(dest: Path, copied: dict[str, set[str]], saved: dict[str, di
     for store in record_stores():
         names = saved.get(store.label, {})
         for name in sorted(set(names) - copied[store.label]):
-            source = _source_of(store, name)
-            if source is None:
+            data = _saved_file(store, name)
+            if data is None:
                 missing.append(f"{names[name]}: {store.label}/{name}")
                 continue
-            _copy(source, dest / _stored_file_key(store, store.final_path(name)))
+            _write_file(dest / stored_file_key(store, name), data)
         for name in copied[store.label] - set(names):
-            (dest / _stored_file_key(store, store.final_path(name))).unlink()
+            (dest / stored_file_key(store, name)).unlink()
     return missing
 
 

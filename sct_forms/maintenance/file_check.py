@@ -9,6 +9,10 @@ What can be found, and what ``repair`` does about it:
   crash between writing and saving, or between a delete and the file's removal): removed.
 * ``elsewhere``: an old unfinished file written on another host: never touched here, since its
   writer cannot be checked from this host.
+
+A file in a folder names its writer (host, process), so a dead writer's file is known at once.
+An object in S3 does not: a pending object counts as left by a dead writer once it is
+``UNKNOWN_WRITER_DEAD_AFTER_SECONDS`` old (a writer places its file within seconds).
 * ``missing``: a row whose file is gone: reported with what a person should do, never deleted.
 
 Files are listed *before* the rows are read: a file reaches its final name only after its row
@@ -21,10 +25,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sct_forms.extensions import db
-from sct_forms.files import Leftover, move_into_place
 from sct_forms.maintenance.stored_files import (
     Listing,
     References,
@@ -33,14 +35,16 @@ from sct_forms.maintenance.stored_files import (
     has_unfinished_file_for,
     list_store,
     load_references,
-    relative,
     stores,
 )
+from sct_forms.storage import Unfinished, current_storage
 
 #: An unfinished file of another host is reported (never touched) once it is this old.
 ELSEWHERE_REPORT_AFTER_SECONDS = 60 * 60
 #: A ``.part`` file of an older version (no host in its name) is taken as dead at this age.
 OLD_PART_DEAD_AFTER_SECONDS = 24 * 60 * 60
+#: A pending object whose writer is not known (S3) is taken as dead at this age.
+UNKNOWN_WRITER_DEAD_AFTER_SECONDS = 60 * 60
 
 
 @dataclass(frozen=True)
@@ -61,64 +65,58 @@ class Finding:
         return f"{self.kind}: {self.subject}: {self.reason}. {self.remedy}"
 
 
-def _remove(path: Path) -> Callable[[], None]:
-    return lambda: path.unlink(missing_ok=True)
+def _remove_unfinished(leftover: Unfinished) -> Callable[[], None]:
+    return lambda: current_storage().remove_unfinished(leftover)
 
 
-def _move_into_place(leftover: Leftover) -> Callable[[], None]:
-    def move() -> None:
-        if leftover.target.exists():
-            leftover.path.unlink(missing_ok=True)
-        else:
-            try:
-                move_into_place(leftover.path, leftover.target)
-            except FileNotFoundError:
-                pass  # another process finished it first
-
-    return move
+def _remove(store: Store, name: str) -> Callable[[], None]:
+    return lambda: current_storage().delete(store.label, name)
 
 
-def _age(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
+def _move_into_place(leftover: Unfinished) -> Callable[[], None]:
+    return lambda: current_storage().finish(leftover)
+
+
+def _age(leftover: Unfinished) -> float:
+    return time.time() - leftover.modified
 
 
 # --- Unfinished files -------------------------------------------------------------------------
 
 
-def _writer_is_gone(leftover: Leftover) -> bool | None:
+def _writer_is_gone(leftover: Unfinished) -> bool | None:
     """True if the writer is dead; False if alive or still possibly at work; None: elsewhere."""
     if leftover.writer is None:
-        return _age(leftover.path) > OLD_PART_DEAD_AFTER_SECONDS
+        if leftover.kind == "part":
+            return _age(leftover) > OLD_PART_DEAD_AFTER_SECONDS
+        return _age(leftover) > UNKNOWN_WRITER_DEAD_AFTER_SECONDS
     if not leftover.writer.on_this_host:
         return None
     return not leftover.writer.is_alive()
 
 
-def _elsewhere(leftover: Leftover) -> Finding | None:
-    if _age(leftover.path) < ELSEWHERE_REPORT_AFTER_SECONDS:
+def _elsewhere(leftover: Unfinished) -> Finding | None:
+    if _age(leftover) < ELSEWHERE_REPORT_AFTER_SECONDS:
         return None  # most likely still being written
     host = leftover.writer.host if leftover.writer else "?"
     return Finding(
         "elsewhere",
-        relative(leftover.path),
+        leftover.where,
         f"an unfinished file written on host {host}, which this host cannot check",
         f"Not touched: run 'flask --app sct_forms check-files --repair' on {host}; if that "
         "host no longer exists, delete the file by hand",
     )
 
 
-def _dead_leftover(leftover: Leftover, saved_names: dict[str, str]) -> Finding:
-    where = relative(leftover.path)
+def _dead_leftover(leftover: Unfinished, saved_names: dict[str, str]) -> Finding:
+    where = leftover.where
     if leftover.kind == "part":
         return Finding(
             "partial",
             where,
             "a half-written file whose writer stopped",
             "--repair removes it",
-            _remove(leftover.path),
+            _remove_unfinished(leftover),
         )
     if leftover.final_name in saved_names:
         return Finding(
@@ -134,7 +132,7 @@ def _dead_leftover(leftover: Leftover, saved_names: dict[str, str]) -> Finding:
         where,
         "the app stopped before this upload was saved",
         "--repair removes it",
-        _remove(leftover.path),
+        _remove_unfinished(leftover),
     )
 
 
@@ -160,25 +158,26 @@ def _leftover_findings(listing: Listing, refs: References) -> list[Finding]:
 def _orphan_findings(listing: Listing, refs: References) -> list[Finding]:
     referenced = refs.names(listing.store.label)
     findings = []
-    for name, path in sorted(listing.stored.items()):
+    store = listing.store
+    for name in sorted(listing.stored):
         if name in referenced:
             continue
         if refs.has_accounts:
             findings.append(
                 Finding(
                     "orphan",
-                    relative(path),
-                    f"no row refers to this {listing.store.label} file (an upload or delete "
+                    store.where(name),
+                    f"no row refers to this {store.label} file (an upload or delete "
                     "was interrupted)",
                     "--repair removes it",
-                    _remove(path),
+                    _remove(store, name),
                 )
             )
         else:
             findings.append(
                 Finding(
                     "orphan",
-                    relative(path),
+                    store.where(name),
                     "no row refers to this file, but the database has no accounts at all",
                     "Not removed: check that DATABASE_URL names this installation's database "
                     "(restore a backup first if it should hold data)",
@@ -192,17 +191,17 @@ def _missing_findings(listing: Listing, refs: References) -> list[Finding]:
     unfinished = listing.pending_names()
     findings = []
     for name, described in sorted(refs.names(store.label).items(), key=lambda item: item[1]):
-        if name in listing.stored or name in unfinished:
+        if name in listing.stored or name in unfinished or not store.is_record_name(name):
             continue
-        path = store.final_path(name)
         # Saved while we listed: its pending file appeared after the listing, or it just moved.
-        if path is None or path.exists() or has_unfinished_file_for(store, name):
+        storage = current_storage()
+        if storage.exists(store.label, name) or has_unfinished_file_for(store, name):
             continue
         findings.append(
             Finding(
                 "missing",
                 described,
-                f"its file {relative(path)} is missing",
+                f"its file {store.where(name)} is missing",
                 _missing_remedy(store),
             )
         )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from sct_forms import audit
 from sct_forms.documents import packet_cache
 from sct_forms.extensions import db
-from sct_forms.files import write_atomically
-from sct_forms.maintenance.backup import MANIFEST, BackupError, Manifest, sha256_of
+from sct_forms.maintenance.backup import (
+    MANIFEST,
+    BackupError,
+    Manifest,
+    sha256_of,
+    stored_file_key,
+)
 from sct_forms.maintenance.stored_files import list_store, record_stores
 from sct_forms.maintenance.table_rows import (
     alembic_revision,
@@ -20,6 +24,7 @@ from sct_forms.maintenance.table_rows import (
     reset_sequences,
     table_columns,
 )
+from sct_forms.storage import current_storage
 
 UPGRADE_FIRST = "run 'flask --app sct_forms db upgrade' on an empty database first"
 
@@ -67,8 +72,9 @@ def _check_schema(manifest: Manifest) -> None:
         )
 
 
-def _stored_files_now() -> list[Path]:
-    return [path for store in record_stores() for path in list_store(store).stored.values()]
+def _stored_files_now() -> list[tuple[str, str]]:
+    """Every stored record file, as (area, name)."""
+    return [(store.label, name) for store in record_stores() for name in list_store(store).stored]
 
 
 def _refuse_unless_empty(force: bool) -> None:
@@ -80,24 +86,27 @@ def _refuse_unless_empty(force: bool) -> None:
     if not empty or files:
         what = "rows" if not empty else f"{len(files)} stored file(s)"
         raise BackupError(
-            f"the database or instance folder already holds data ({what}); restoring replaces "
+            f"the database or the storage already holds data ({what}); restoring replaces "
             "all of it. Run restore again with --force if that is what you want"
         )
 
 
-def _restore_files(source: Path, manifest: Manifest) -> set[Path]:
-    """Write every stored file of the backup into place; returns their paths."""
-    roots = {store.label: store.root for store in record_stores()}
+def _restore_files(source: Path, manifest: Manifest) -> set[tuple[str, str]]:
+    """Store every stored file of the backup; returns them as (area, name)."""
+    stores = {store.label: store for store in record_stores()}
+    storage = current_storage()
     written = set()
     for key in manifest.files:
-        parts = key.split("/", 2)
-        if parts[0] != "files" or len(parts) != 3 or parts[1] not in roots:
+        parts = key.split("/")
+        if parts[0] != "files":
             continue
-        target = (roots[parts[1]] / parts[2]).resolve()
-        if not target.is_relative_to(roots[parts[1]].resolve()):
-            raise BackupError(f"the backup names a file outside its folder: {key}")
-        write_atomically(target, (source / key).read_bytes())
-        written.add(target)
+        store = stores.get(parts[1]) if len(parts) > 2 else None
+        name = parts[-1]
+        # Only the layout a backup is written in: nothing can name a place of its own choosing.
+        if store is None or not store.is_record_name(name) or stored_file_key(store, name) != key:
+            raise BackupError(f"the backup names a file that is not a stored file: {key}")
+        storage.put(store.label, name, (source / key).read_bytes())
+        written.add((store.label, name))
     return written
 
 
@@ -115,12 +124,14 @@ def _restore_rows(source: Path, manifest: Manifest) -> dict[str, int]:
     return counts
 
 
-def _remove_other_files(kept: set[Path]) -> int:
+def _remove_other_files(kept: set[tuple[str, str]]) -> int:
     """Stored files the restored rows know nothing of, and the packet cache (rebuilt on demand)."""
-    others = [path for path in _stored_files_now() if path.resolve() not in kept]
-    for path in others:
-        path.unlink(missing_ok=True)
-    shutil.rmtree(packet_cache.cache_dir(), ignore_errors=True)
+    storage = current_storage()
+    others = [stored for stored in _stored_files_now() if stored not in kept]
+    for area, name in others:
+        storage.delete(area, name)
+    for name in storage.list(packet_cache.AREA):
+        storage.delete(packet_cache.AREA, name)
     return len(others)
 
 
@@ -128,7 +139,7 @@ def restore_backup(source: Path, *, force: bool = False) -> dict[str, int]:
     """Replace the database's rows and the stored files with the backup's; returns row counts.
 
     Refuses (BackupError, nothing changed) a damaged backup, a schema that differs, or a
-    database or instance folder that holds data unless ``force``.
+    database or storage that holds data unless ``force``.
     """
     db.session.remove()  # the rows are replaced over connections of their own
     manifest = read_manifest(source)

@@ -1,47 +1,43 @@
-"""The folders the app writes files to, what is in them, and which rows refer to which file."""
+"""The storage areas the app keeps files in, what is in them, and which rows refer to which file."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import Connection, select
 
-from sct_forms.certificates.storage import certificate_path, certificate_root
+from sct_forms.certificates.storage import is_certificate_name
 from sct_forms.documents import packet_cache
-from sct_forms.evidence import storage
-from sct_forms.files import Leftover, is_unfinished, parse_leftover
+from sct_forms.evidence import storage as evidence_storage
 from sct_forms.models import Certificate, CertificateDocument, Evidence, Revision, User
+from sct_forms.storage import Unfinished, current_storage
 
 
 @dataclass(frozen=True)
 class Store:
-    """One folder of files. Records are backed up and checked against rows; a cache is not."""
+    """One storage area. Records are backed up and checked against rows; a cache is not."""
 
-    label: str
-    root: Path
-    path_for: Callable[[str], Path] | None  # None: a cache, whose files have no rows
+    label: str  # the storage area
+    is_name: Callable[[str], bool] | None  # None: a cache, whose files have no rows
 
     @property
     def holds_records(self) -> bool:
-        return self.path_for is not None
+        return self.is_name is not None
 
-    def final_path(self, name: str) -> Path | None:
-        """Where a record named ``name`` lives, or None if it is not one of this store's names."""
-        try:
-            return self.path_for(name) if self.path_for else None
-        except ValueError:
-            return None
+    def is_record_name(self, name: str) -> bool:
+        return self.is_name is not None and self.is_name(name)
+
+    def where(self, name: str) -> str:
+        """Where a file of this area is, for a person."""
+        return current_storage().where(self.label, name)
 
 
 def stores() -> list[Store]:
     return [
-        Store("evidence", storage.evidence_root(), storage.path_for),
-        Store("certificates", certificate_root(), certificate_path),
-        Store("packets", packet_cache.cache_dir(), None),
+        Store(evidence_storage.AREA, evidence_storage.is_storage_name),
+        Store("certificates", is_certificate_name),
+        Store(packet_cache.AREA, None),
     ]
 
 
@@ -49,15 +45,7 @@ def record_stores() -> list[Store]:
     return [store for store in stores() if store.holds_records]
 
 
-def relative(path: Path) -> str:
-    """A path as people should read it: relative to the instance folder."""
-    try:
-        return str(path.relative_to(current_app.instance_path))
-    except ValueError:
-        return str(path)
-
-
-# --- What is on disk --------------------------------------------------------------------------
+# --- What is stored ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -65,38 +53,25 @@ class Listing:
     """A store's files: finished records by name, and unfinished (pending, .part) files."""
 
     store: Store
-    stored: dict[str, Path] = field(default_factory=dict)
-    leftovers: list[Leftover] = field(default_factory=list)
+    stored: set[str] = field(default_factory=set)
+    leftovers: list[Unfinished] = field(default_factory=list)
 
     def pending_names(self) -> set[str]:
         return {leftover.final_name for leftover in self.leftovers if leftover.kind == "pending"}
 
 
-def _files_under(root: Path) -> Iterator[Path]:
-    for folder, _subfolders, names in os.walk(root):
-        for name in names:
-            yield Path(folder) / name
-
-
 def list_store(store: Store) -> Listing:
-    """Read a store's folder. Files that are neither ours nor unfinished are left out."""
-    listing = Listing(store)
-    for path in _files_under(store.root):
-        if is_unfinished(path):
-            leftover = parse_leftover(path)
-            if leftover is not None:
-                listing.leftovers.append(leftover)
-        elif store.final_path(path.name) == path:
-            listing.stored[path.name] = path
+    """Read a store's area. Files that are neither ours nor unfinished are left out."""
+    storage = current_storage()
+    listing = Listing(store, leftovers=storage.unfinished(store.label))
+    if store.holds_records:
+        listing.stored = {name for name in storage.list(store.label) if store.is_record_name(name)}
     return listing
 
 
 def has_unfinished_file_for(store: Store, name: str) -> bool:
     """Whether a pending file for ``name`` exists now (its writer may still be at work)."""
-    target = store.final_path(name)
-    if target is None or not target.parent.is_dir():
-        return False
-    return any(target.parent.glob(f".{name}.*.pending"))
+    return store.is_record_name(name) and current_storage().has_pending(store.label, name)
 
 
 # --- Which rows refer to which file -----------------------------------------------------------

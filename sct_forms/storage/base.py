@@ -1,17 +1,22 @@
 """What every place that keeps the app's files offers: the :class:`Storage` interface.
 
-Files live in fixed *areas* (evidence, print copies, packets, certificates) under names the app
-makes up itself. A record's file is written *pending* before its database row is committed and
-*placed* after the commit, or *discarded* if the commit failed, so a crash leaves only pending
-files that the file check can finish or remove, never a half-written file under a real name.
+Files live in fixed *areas* (evidence with its print copies, packets, certificates) under names
+the app makes up itself. A record's file is written *pending* before its database row is
+committed and *placed* after the commit, or *discarded* if the commit failed, so a crash leaves
+only pending files that the file check can finish or remove, never a half-written file under a
+real name.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
-AREAS = frozenset({"evidence", "print", "packets", "certificates"})
+from sct_forms.files import Writer
+
+# Print copies are evidence records too: they live beside their originals, in "evidence".
+AREAS = frozenset({"evidence", "packets", "certificates"})
 
 # The random names the app makes (token_urlsafe) and the cache's "<prefix>-<key>.pdf". A name
 # never starts with a dot: the local folders keep unfinished files under dotted names.
@@ -43,6 +48,33 @@ def check_area(area: str) -> None:
         raise BadStorageName(f"unknown storage area {area!r}")
 
 
+@dataclass(frozen=True)
+class StoredEntry:
+    """A placed file: its name, size in bytes and when it was last written (epoch seconds)."""
+
+    name: str
+    size: int
+    modified: float
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A file a writer left before placing it: a pending record file or a ``.part`` file.
+
+    ``writer`` is who wrote it when the storage knows (a folder's file names say so); None when
+    it does not (S3 objects, older ``.part`` files), and only its age tells whether it is dead.
+    ``where`` names it for a person; ``handle`` is what the storage needs to finish or remove it.
+    """
+
+    area: str
+    final_name: str
+    kind: str  # "pending" or "part"
+    writer: Writer | None
+    modified: float
+    where: str
+    handle: str
+
+
 @runtime_checkable
 class Storage(Protocol):
     """Where stored files are kept. Every method checks its area and name first."""
@@ -70,6 +102,12 @@ class Storage(Protocol):
     def list(self, area: str) -> list[str]:
         """The names of the placed files of an area, sorted (pending files are not listed)."""
 
+    def entries(self, area: str, prefix: str = "") -> list[StoredEntry]:
+        """The placed files of an area whose names start with ``prefix``, with size and time."""
+
+    def where(self, area: str, name: str) -> str:
+        """Where the file is, for a person (a path in the folder, a key in the bucket)."""
+
     def put_pending(self, area: str, name: str, data: bytes) -> None:
         """Store ``data`` where it does not yet count as the file ``name`` (before the commit)."""
 
@@ -81,3 +119,20 @@ class Storage(Protocol):
 
     def discard(self, area: str, name: str) -> None:
         """Remove the pending file (the commit failed); nothing pending is not an error."""
+
+    # --- What crashed writers leave (the file check) -------------------------------------
+
+    def unfinished(self, area: str) -> list[Unfinished]:
+        """Every pending or ``.part`` file of the area, whoever wrote it."""
+
+    def has_pending(self, area: str, name: str) -> bool:
+        """Whether some writer has a pending file for ``name`` now."""
+
+    def read_pending(self, area: str, name: str) -> bytes | None:
+        """Some writer's pending file for ``name`` (saved a moment ago, not yet placed), or None."""
+
+    def finish(self, leftover: Unfinished) -> None:
+        """Move a dead writer's pending file into place (removed if the file is there already)."""
+
+    def remove_unfinished(self, leftover: Unfinished) -> None:
+        """Remove a dead writer's unfinished file; one already gone is not an error."""

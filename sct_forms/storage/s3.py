@@ -8,16 +8,47 @@ reader looks at and which the file check can remove.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from typing import Any, BinaryIO, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sct_forms.storage.base import StoredFileMissing, check, check_area
+from sct_forms.storage.base import StoredEntry, StoredFileMissing, Unfinished, check, check_area
 
 PENDING_FOLDER = "pending/"
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+# One client per server and keys, shared by the storages that use them (a client is safe to
+# share between threads, and making one costs tens of milliseconds). Keyed by the secret's hash.
+_clients: dict[tuple[str | None, str | None, str | None, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(
+    endpoint_url: str | None, region: str | None, access_key: str | None, secret_key: str | None
+) -> Any:
+    secret_hash = hashlib.sha256((secret_key or "").encode()).hexdigest()
+    key = (endpoint_url or None, region or None, access_key or None, secret_hash)
+    with _clients_lock:
+        if key not in _clients:
+            # Path-style addresses ("host/bucket/key"): S3-compatible servers other than AWS
+            # rarely have a DNS name per bucket. The keys are given to boto3 only, never shown.
+            _clients[key] = boto3.client(
+                "s3",
+                endpoint_url=endpoint_url or None,
+                region_name=region or None,
+                aws_access_key_id=access_key or None,
+                aws_secret_access_key=secret_key or None,
+                config=Config(
+                    s3={"addressing_style": "path"},
+                    retries={"max_attempts": 3, "mode": "standard"},
+                ),
+            )
+        return _clients[key]
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -38,19 +69,7 @@ class S3Storage:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        # Path-style addresses ("host/bucket/key"): S3-compatible servers other than AWS rarely
-        # have a DNS name per bucket. The keys are given to boto3 only, never kept or shown.
-        self._client = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url or None,
-            region_name=region or None,
-            aws_access_key_id=access_key or None,
-            aws_secret_access_key=secret_key or None,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        )
+        self._client = _client(endpoint_url, region, access_key, secret_key)
 
     def __repr__(self) -> str:
         where = f", endpoint_url={self.endpoint_url!r}" if self.endpoint_url else ""
@@ -104,17 +123,30 @@ class S3Storage:
         # S3 answers a delete of a missing key with success too.
         self._client.delete_object(Bucket=self.bucket, Key=self.key(area, name))
 
-    def list(self, area: str) -> list[str]:
-        check_area(area)
-        folder = f"{self.prefix}{area}/"
-        names: list[str] = []
+    def _objects(self, folder: str) -> list[dict[str, Any]]:
+        """Every object under the key prefix ``folder``, as S3 lists them."""
+        found: list[dict[str, Any]] = []
         pages = self._client.get_paginator("list_objects_v2")
         for page in pages.paginate(Bucket=self.bucket, Prefix=folder):
-            for found in page.get("Contents", []):
-                name = found["Key"][len(folder) :]
-                if name and "/" not in name:
-                    names.append(name)
-        return sorted(names)
+            found += page.get("Contents", [])
+        return found
+
+    def entries(self, area: str, prefix: str = "") -> list[StoredEntry]:
+        check_area(area)
+        folder = f"{self.prefix}{area}/"
+        found = []
+        for stored in self._objects(folder + prefix):
+            name = stored["Key"][len(folder) :]
+            if name and "/" not in name:
+                modified = stored["LastModified"].timestamp()
+                found.append(StoredEntry(name, int(stored["Size"]), modified))
+        return sorted(found, key=lambda entry: entry.name)
+
+    def list(self, area: str) -> list[str]:
+        return [entry.name for entry in self.entries(area)]
+
+    def where(self, area: str, name: str) -> str:
+        return f"s3://{self.bucket}/{self.key(area, name)}"
 
     def put_pending(self, area: str, name: str, data: bytes) -> None:
         self._client.put_object(Bucket=self.bucket, Key=self.pending_key(area, name), Body=data)
@@ -135,3 +167,62 @@ class S3Storage:
 
     def discard(self, area: str, name: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self.pending_key(area, name))
+
+    def unfinished(self, area: str) -> list[Unfinished]:
+        check_area(area)
+        folder = f"{self.prefix}{PENDING_FOLDER}{area}/"
+        found = []
+        for stored in self._objects(folder):
+            name = stored["Key"][len(folder) :]
+            if not name or "/" in name:
+                continue
+            found.append(
+                Unfinished(
+                    area=area,
+                    final_name=name,
+                    kind="pending",
+                    writer=None,  # the object does not say which server wrote it
+                    modified=stored["LastModified"].timestamp(),
+                    where=f"s3://{self.bucket}/{stored['Key']}",
+                    handle=stored["Key"],
+                )
+            )
+        return found
+
+    def has_pending(self, area: str, name: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self.pending_key(area, name))
+        except ClientError as error:
+            if _is_missing(error):
+                return False
+            raise
+        return True
+
+    def read_pending(self, area: str, name: str) -> bytes | None:
+        try:
+            found = self._client.get_object(Bucket=self.bucket, Key=self.pending_key(area, name))
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+        body: Any = found["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def finish(self, leftover: Unfinished) -> None:
+        if leftover.handle != self.pending_key(leftover.area, leftover.final_name):
+            raise ValueError(f"not a pending object of this storage: {leftover.handle!r}")
+        if not self.exists(leftover.area, leftover.final_name):
+            try:
+                self.place(leftover.area, leftover.final_name)
+            except StoredFileMissing:
+                pass  # another process finished it first
+            return
+        self._client.delete_object(Bucket=self.bucket, Key=leftover.handle)
+
+    def remove_unfinished(self, leftover: Unfinished) -> None:
+        if leftover.handle != self.pending_key(leftover.area, leftover.final_name):
+            raise ValueError(f"not a pending object of this storage: {leftover.handle!r}")
+        self._client.delete_object(Bucket=self.bucket, Key=leftover.handle)

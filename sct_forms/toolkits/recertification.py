@@ -30,9 +30,9 @@ from sct_forms.domain.toolkit_definition import CURRENT_VERSIONS, load_definitio
 from sct_forms.domain.workflow import State
 from sct_forms.evidence import storage
 from sct_forms.extensions import db
-from sct_forms.files import PendingWrites
 from sct_forms.models import Action, Cycle, Evidence, Municipality, StepAnswers, Toolkit, User
 from sct_forms.models.types import utcnow
+from sct_forms.storage import PendingWrites
 from sct_forms.toolkits.services import (
     EQUITY_ACTION_NUMBER,
     StartRefusedError,
@@ -358,8 +358,8 @@ def attach_evidence(toolkit: Toolkit, evidence_id: int | None, user: User) -> tu
 def _stored_bytes(storage_name: str, sha256: str | None = None) -> bytes | None:
     """A stored file's bytes, or None if it is missing or (given ``sha256``) not the same."""
     try:
-        data = storage.path_for(storage_name).read_bytes()
-    except (OSError, ValueError):
+        data = storage.read(storage_name)
+    except (OSError, ValueError):  # missing (StoredFileMissing is an OSError) or not our name
         return None
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
         return None

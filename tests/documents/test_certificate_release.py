@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from sct_forms.certificates import document, storage
+from sct_forms.certificates import document
 from sct_forms.certificates import services as service
 from sct_forms.certificates.services import (
     ReleaseRefusedError,
@@ -26,6 +26,7 @@ from sct_forms.models import AuditEvent, Cycle, OutboxMessage, utcnow
 from sct_forms.models.certificates import Certificate, CertificateDocument
 from sct_forms.review import services as review
 from tests.conftest import make_user
+from tests.storage_helpers import every_file, read_stored, stored_names
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
 
@@ -307,7 +308,7 @@ def test_a_spanish_download_is_rendered_once_stored_and_verifiable(
     assert sorted(stored) == ["en", "es"]
     spanish = stored["es"]
     assert hashlib.sha256(response.data).hexdigest() == spanish.sha256 != stored["en"].sha256
-    assert storage.certificate_path(spanish.storage_name).read_bytes() == response.data
+    assert read_stored("certificates", spanish.storage_name) == response.data
 
     def no_rendering(*args, **kwargs):
         raise AssertionError("a stored language is never rendered again")
@@ -361,14 +362,14 @@ def test_two_requests_for_a_new_language_at_once_keep_one_document(monkeypatch, 
             return None
         return real_lookup(certificate, language)
 
-    files_before = set(storage.certificate_root().iterdir())
+    files_before = set(stored_names("certificates"))
     monkeypatch.setattr(service, "document_of", first_sees_nothing)
     loser = document_in(bronze, "es", staff_user)
     rows = documents_of(bronze)
     assert sorted(rows) == ["en", "es"]
     assert loser.id == rows["es"].id
-    added = set(storage.certificate_root().iterdir()) - files_before
-    assert added == {storage.certificate_path(rows["es"].storage_name)}  # no orphan file
+    added = set(every_file("certificates")) - files_before
+    assert added == {rows["es"].storage_name}  # no orphan file
     stored = [e for e in events("certificate.document_stored") if e.details["language"] == "es"]
     assert len(stored) == 1
 

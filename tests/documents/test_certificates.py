@@ -19,7 +19,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from sct_forms.certificates import document, storage
+from sct_forms.certificates import document
 from sct_forms.certificates import services as service
 from sct_forms.certificates.document import make_qr_svg, verification_url
 from sct_forms.certificates.services import (
@@ -30,7 +30,6 @@ from sct_forms.certificates.services import (
     local_date,
     revoke,
 )
-from sct_forms.certificates.storage import certificate_path
 from sct_forms.documents import render
 from sct_forms.documents.render import render_html
 from sct_forms.domain.certificates import new_serial
@@ -39,6 +38,7 @@ from sct_forms.models import Action, AuditEvent, Toolkit
 from sct_forms.models.certificates import Certificate, CertificateDocument
 from tests.conftest import add_catalog, add_cycle, make_town, make_user
 from tests.documents.module_app import module_app
+from tests.storage_helpers import every_file, read_stored, replace_stored
 from tests.toolkit_helpers import make_toolkit
 
 SERIAL = re.compile(r"^SCT-\d{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$")
@@ -80,7 +80,7 @@ def english(certificate: Certificate) -> CertificateDocument:
 
 
 def stored_bytes(certificate: Certificate) -> bytes:
-    return certificate_path(english(certificate).storage_name).read_bytes()
+    return read_stored("certificates", english(certificate).storage_name)
 
 
 def program_issue(town, cycle, reviewer) -> Certificate | None:
@@ -347,10 +347,10 @@ def test_a_request_that_loses_the_race_returns_the_winners_certificate(
         return None if len(calls) == 1 else real_lookup(*args)
 
     monkeypatch.setattr(service, "valid_certificate", first_sees_nothing)
-    files_before = sorted(storage.certificate_root().iterdir())
+    files_before = every_file("certificates")
     assert issue_certificate(town, cycle, admin_user).id == bronze.id
     assert len(certificates_of(town)) == 1
-    assert sorted(storage.certificate_root().iterdir()) == files_before  # no orphan file
+    assert every_file("certificates") == files_before  # no orphan file
     assert audit_actions() == ["certificate.issued"]
 
 
@@ -498,7 +498,7 @@ def test_download_serves_the_stored_bytes_and_never_renders_again(
 
 
 def test_a_tampered_stored_file_is_not_served(as_user, staff_user, bronze):
-    certificate_path(english(bronze).storage_name).write_bytes(b"%PDF-1.7 forged")
+    replace_stored("certificates", english(bronze).storage_name, b"%PDF-1.7 forged")
     assert as_user(staff_user).get(f"/certificates/{bronze.serial}.pdf").status_code == 500
 
 

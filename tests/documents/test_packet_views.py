@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -23,6 +22,7 @@ from tests import queue_helpers
 from tests.conftest import make_user
 from tests.documents.test_packets import STEP_TITLES, complete_toolkit, outline_titles, upload
 from tests.evidence.samples import text_bytes
+from tests.storage_helpers import every_file, stored_names
 from tests.toolkit_helpers import COMPLETE_ANSWERS, form_fields, step_version
 
 
@@ -431,19 +431,16 @@ def test_direct_download_does_not_wait_for_a_build_that_is_only_queued(
     assert len(builds) == 1
 
 
-def test_the_cache_lives_under_instance_packets_and_keeps_few_versions(
-    as_user, staff_user, toolkit, app
-):
+def test_the_cache_keeps_few_versions(as_user, staff_user, toolkit, app):
     client = as_user(staff_user)
     for number in range(packet_cache.KEEP_PER_PACKET + 2):
         save_context_step(client, toolkit, f"Goal number {number}.")
         assert fetch(client, pdf_url(toolkit)).status_code == 200
 
-    folder = packet_cache.cache_dir()
-    assert folder.parent == Path(app.instance_path)
-    stored = sorted(folder.glob(f"toolkit-{toolkit.id}-*.pdf"))
+    stored = stored_names(packet_cache.AREA)
     assert len(stored) == packet_cache.KEEP_PER_PACKET
-    assert not list(folder.glob("*.part")) and not list(folder.glob("*.lock"))
+    assert all(name.startswith(f"toolkit-{toolkit.id}-") for name in stored)
+    assert every_file(packet_cache.AREA) == stored  # nothing half-written
 
 
 def assert_the_progress_page_builds_it_again(client, toolkit, packet, builds) -> None:  # noqa: ANN001

@@ -32,7 +32,6 @@ from sct_forms.documents.packet_pdf import (
 )
 from sct_forms.documents.packets import Packet, ToolkitPacket, TownPacket
 from sct_forms.documents.render import document_context, render_html
-from sct_forms.evidence import storage
 from sct_forms.evidence.services import add_evidence
 from sct_forms.extensions import db
 from sct_forms.models import Cycle, Municipality, StepAnswers, Toolkit
@@ -47,6 +46,7 @@ from tests.evidence.samples import (
     photo_12mp,
     picture,
 )
+from tests.storage_helpers import delete_stored, read_stored, replace_stored
 from tests.toolkit_helpers import COMPLETE_ANSWERS, fill_completely, make_toolkit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -268,7 +268,7 @@ def toolkit_packets(tmp_path_factory, _sqlite_template, password_hash) -> Iterat
             photo = next(e for e in draft.evidence if e.kind == "image")
             world.facts = {
                 "draft_sha256s": [e.sha256 for e in draft.evidence],
-                "photo_rendition": storage.path_for(photo.print_storage_name).read_bytes(),
+                "photo_rendition": read_stored("evidence", photo.print_storage_name),
             }
             draft_id, submitted_id = draft.id, submitted.id
             db.session.remove()
@@ -462,7 +462,7 @@ def test_snapshot_evidence_no_longer_stored_is_listed_by_fingerprint(
     toolkit = complete_toolkit(town, cycle, catalog["3.4"], staff_user)
     review.submit(toolkit, staff_user, "draft")
     flyer = next(e for e in toolkit.evidence if e.display_name == "flyer.pdf")
-    storage.path_for(flyer.storage_name).unlink()
+    delete_stored("evidence", flyer.storage_name)
 
     packet = packets.toolkit_packet(toolkit, "en")
     reader = read(build_pdf(packet))
@@ -479,7 +479,7 @@ def test_a_broken_attachment_does_not_sink_the_packet(app, town, cycle, catalog,
     flyer = next(e for e in toolkit.evidence if e.display_name == "flyer.pdf")
     packet = packets.toolkit_packet(toolkit, "en")
     # Damaged between the packet's context and the merge.
-    storage.path_for(flyer.storage_name).write_bytes(b"%PDF-1.7\nnot really")
+    replace_stored("evidence", flyer.storage_name, b"%PDF-1.7\nnot really")
 
     reader = read(build_pdf(packet))
 

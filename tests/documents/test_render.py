@@ -28,6 +28,7 @@ from sct_forms.evidence import storage
 from sct_forms.extensions import db
 from sct_forms.models import Evidence
 from tests.evidence.samples import jpeg_bytes, png_bytes
+from tests.storage_helpers import delete_stored
 from tests.toolkit_helpers import make_toolkit
 
 QUESTION = "¿Qué pasó en la reunión? Año"
@@ -376,7 +377,7 @@ def test_evidence_scheme_is_case_insensitive_for_the_town_check(app, town, other
 
 
 def test_evidence_file_missing_from_storage_is_refused(app, town, own_evidence):
-    storage.path_for(own_evidence.storage_name).unlink()
+    delete_stored("evidence", own_evidence.storage_name)
 
     with pytest.raises(ResourceRefusedError, match="missing"):
         PdfResources(town.id).load(f"{EVIDENCE_URL_SCHEME}{own_evidence.storage_name}")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from sct_forms.evidence import services, storage
+from sct_forms.evidence import services
 from sct_forms.files import Writer, host_name
+from sct_forms.storage import LocalStorage
 from tests.evidence import samples
 
 
@@ -43,8 +44,14 @@ def check_files(app: Flask, *args: str) -> Check:
 
 
 def evidence_files(app: Flask) -> list[Path]:
-    root = storage.evidence_root()
+    """Every file in the instance folder's evidence area, pending files too (local storage)."""
+    root = Path(app.instance_path) / "evidence"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def evidence_path(app: Flask, name: str) -> Path:
+    """Where the local storage keeps the evidence file ``name``."""
+    return LocalStorage(app.instance_path).path("evidence", name)
 
 
 def upload_photo(toolkit, user):  # noqa: ANN001, ANN201

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,8 +11,9 @@ from sqlalchemy import select
 
 from sct_forms.certificates import services as certificates
 from sct_forms.documents import packet_cache
-from sct_forms.evidence import services, storage
+from sct_forms.evidence import services
 from sct_forms.extensions import db
+from sct_forms.maintenance.backup import stored_file_key
 from sct_forms.maintenance.stored_files import list_store, record_stores
 from sct_forms.maintenance.table_rows import decode, empty_tables, encode, rows_of
 from sct_forms.models import AuditEvent, Cycle, Evidence, Revision, User
@@ -22,6 +22,7 @@ from sct_forms.review.snapshots import snapshot_of
 from tests.conftest import make_app
 from tests.evidence import samples
 from tests.maintenance.helpers import check_files, upload_photo
+from tests.storage_helpers import delete_stored, read_stored, replace_stored, stored_names
 from tests.toolkit_helpers import fill_completely, make_toolkit
 
 
@@ -83,10 +84,11 @@ def every_row() -> dict[str, list[dict]]:
 
 
 def every_file(app) -> dict[str, bytes]:  # noqa: ANN001
+    """Every stored record file of the app, by area and name."""
     return {
-        str(path.relative_to(app.instance_path)): path.read_bytes()
+        f"{store.label}/{name}": read_stored(store.label, name)
         for store in record_stores()
-        for path in list_store(store).stored.values()
+        for name in list_store(store).stored
     }
 
 
@@ -101,7 +103,8 @@ def wipe(app) -> None:  # noqa: ANN001
         else:
             empty_tables(connection, tables)
     for store in record_stores():
-        shutil.rmtree(store.root, ignore_errors=True)
+        for name in stored_names(store.label):
+            delete_stored(store.label, name)
 
 
 def run(app, *args: str):  # noqa: ANN001, ANN201
@@ -126,7 +129,9 @@ def test_a_backup_restored_into_an_empty_installation_gives_back_every_row_and_f
     assert "7 files" in made.output
     manifest = json.loads((dest / "manifest.json").read_text())
     assert {key for key in manifest["files"] if key.startswith("files/")} == {
-        f"files/{name}" for name in files
+        stored_file_key(store, name)
+        for store in record_stores()
+        for name in list_store(store).stored
     }
     assert manifest["database"]["tables"]["evidence"]["rows"] == 2
 
@@ -181,7 +186,7 @@ def test_restore_refuses_a_database_that_holds_data_unless_forced(app, tmp_path,
 
     refused = run(app, "restore", str(dest))
     assert refused.exit_code != 0
-    assert "nothing was restored: the database or instance folder already holds data" in (
+    assert "nothing was restored: the database or the storage already holds data" in (
         refused.output
     )
     assert "--force" in refused.output
@@ -229,8 +234,7 @@ def test_backup_refuses_a_folder_that_is_not_empty(app, tmp_path, filled):
 
 
 def test_the_packet_cache_is_not_backed_up(app, tmp_path, filled):
-    packet_cache.cache_dir().mkdir(parents=True, exist_ok=True)
-    (packet_cache.cache_dir() / "toolkit-1-abc.pdf").write_bytes(b"%PDF cached")
+    replace_stored(packet_cache.AREA, "toolkit-1-abc.pdf", b"%PDF cached")
     dest = tmp_path / "backup"
     assert run(app, "backup", str(dest)).exit_code == 0
     assert not (dest / "files" / "packets").exists()
@@ -264,7 +268,7 @@ def test_a_backup_is_the_manifest_plus_one_file_per_table(app, tmp_path, filled)
 
 def test_a_row_whose_file_is_already_missing_is_backed_up_with_a_warning(app, tmp_path, filled):
     photo = db.session.query(Evidence).filter_by(kind="image").one()
-    storage.path_for(photo.print_storage_name).unlink()
+    delete_stored("evidence", photo.print_storage_name)
     dest = tmp_path / "backup"
     made = run(app, "backup", str(dest))
     assert made.exit_code == 0, made.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,22 +13,27 @@ from sct_forms import files
 from sct_forms.certificates import services as certificates
 from sct_forms.certificates.storage import read_stored_pdf
 from sct_forms.config import DefaultConfig
-from sct_forms.documents import packet_cache
 from sct_forms.evidence import services, storage
 from sct_forms.extensions import db
-from sct_forms.files import PendingWrites, Writer, host_name, this_writer
+from sct_forms.files import Writer, host_name, this_writer
 from sct_forms.maintenance.recovery import recover
 from sct_forms.models import AuditEvent, Evidence, Revision
 from sct_forms.models.certificates import Certificate
+from sct_forms.storage import PendingWrites
 from tests.conftest import make_app
 from tests.maintenance.helpers import (
     Killed,
     check_files,
     dead_writer,
     evidence_files,
+    evidence_path,
     upload_photo,
 )
 from tests.toolkit_helpers import make_toolkit
+
+# What a process killed in the middle of writing leaves in a folder: these windows are the local
+# storage's (tests/maintenance/test_s3_crash_windows.py has the bucket's).
+pytestmark = pytest.mark.local_storage
 
 
 @pytest.fixture
@@ -121,7 +127,7 @@ def test_kill_after_commit_before_the_move_is_finished_by_repair(
         upload_photo(toolkit, staff_user)
 
     evidence = db.session.query(Evidence).one()
-    assert not storage.path_for(evidence.storage_name).exists()
+    assert not evidence_path(app, evidence.storage_name).exists()
     check = check_files(app)
     assert check.exit_code == 1
     moved = [x for x in check.lines if "was saved, but the app stopped before its file" in x]
@@ -131,9 +137,9 @@ def test_kill_after_commit_before_the_move_is_finished_by_repair(
     assert not any(x.startswith("missing:") for x in check.lines)
 
     repair(app)
-    original = storage.path_for(evidence.storage_name).read_bytes()
+    original = evidence_path(app, evidence.storage_name).read_bytes()
     assert hashlib.sha256(original).hexdigest() == evidence.sha256
-    assert storage.path_for(evidence.print_storage_name).is_file()
+    assert evidence_path(app, evidence.print_storage_name).is_file()
     assert not [p for p in evidence_files(app) if p.name.endswith(".pending")]
     assert_clean(app)
 
@@ -178,9 +184,7 @@ def test_kill_after_a_committed_delete_leaves_orphans_that_repair_removes(
     assert_clean(app)
 
 
-def test_a_deleted_file_that_a_submitted_revision_froze_is_not_an_orphan(
-    app, staff_user, toolkit
-):
+def test_a_deleted_file_that_a_submitted_revision_froze_is_not_an_orphan(app, staff_user, toolkit):
     evidence = upload_photo(toolkit, staff_user)
     frozen = {"storage_name": evidence.storage_name, "title": evidence.title}
     db.session.add(
@@ -238,11 +242,13 @@ def test_kill_after_a_certificate_commit_is_finished_by_repair(
 # --- leftovers, live writers and other hosts ------------------------------------------------
 
 
-def test_part_files_of_dead_writers_are_removed_and_a_live_writers_are_left_alone(
-    app, staff_user
-):
-    dead = files.part_path(packet_cache.cache_dir() / "toolkit-1-abc.pdf", dead_writer())
-    live = files.part_path(packet_cache.cache_dir() / "toolkit-2-def.pdf", this_writer())
+def test_part_files_of_dead_writers_are_removed_and_a_live_writers_are_left_alone(app, staff_user):
+    dead = files.part_path(
+        (Path(app.instance_path) / "packets") / "toolkit-1-abc.pdf", dead_writer()
+    )
+    live = files.part_path(
+        (Path(app.instance_path) / "packets") / "toolkit-2-def.pdf", this_writer()
+    )
     for path in (dead, live):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"%PDF-half")
@@ -281,20 +287,20 @@ def test_recovery_in_another_process_during_an_upload_leaves_the_upload_whole(
 
     monkeypatch.setattr(services, "_record_evidence", record_while_another_worker_starts)
     evidence = upload_photo(toolkit, staff_user)
-    assert storage.path_for(evidence.storage_name).is_file()
-    assert storage.path_for(evidence.print_storage_name).is_file()
+    assert evidence_path(app, evidence.storage_name).is_file()
+    assert evidence_path(app, evidence.print_storage_name).is_file()
     assert_clean(app)
 
 
 def test_unfinished_files_of_another_host_are_never_touched(app, staff_user):
-    target = storage.path_for("x" * 43)
+    target = evidence_path(app, "x" * 43)
     other = Writer("another-app-server", 12345, 1)
     old = files.pending_path(target, other)
     old.parent.mkdir(parents=True)
     old.write_bytes(b"old")
     an_hour_ago = time.time() - 2 * 60 * 60
     os.utime(old, (an_hour_ago, an_hour_ago))
-    fresh = files.pending_path(storage.path_for("y" * 43), other)
+    fresh = files.pending_path(evidence_path(app, "y" * 43), other)
     fresh.parent.mkdir(parents=True)
     fresh.write_bytes(b"new")
 
@@ -321,7 +327,7 @@ def test_a_row_whose_file_is_missing_is_reported_with_advice_and_never_deleted(
     app, staff_user, toolkit
 ):
     evidence = upload_photo(toolkit, staff_user)
-    storage.path_for(evidence.print_storage_name).unlink()
+    evidence_path(app, evidence.print_storage_name).unlink()
 
     for args in ((), ("--repair",)):
         check = check_files(app, *args)
@@ -335,7 +341,7 @@ def test_a_row_whose_file_is_missing_is_reported_with_advice_and_never_deleted(
 
 
 def test_orphans_are_kept_when_the_database_has_no_accounts(app):
-    kept = storage.path_for(storage.store(b"a resident's photo"))
+    kept = evidence_path(app, storage.store(b"a resident's photo"))
     check = check_files(app, "--repair")
     assert check.exit_code == 1
     assert "the database has no accounts at all" in check.output
@@ -356,7 +362,7 @@ def test_recovery_runs_before_the_first_request_when_enabled(
     with pytest.raises(Killed):
         upload_photo(toolkit, staff_user)
     saved = db.session.query(Evidence).one()
-    orphan = storage.path_for(storage.store(b"left by a delete"))
+    orphan = evidence_path(app, storage.store(b"left by a delete"))
     db.session.commit()
 
     restarted = make_app(
@@ -366,7 +372,7 @@ def test_recovery_runs_before_the_first_request_when_enabled(
         assert client.get("/sign-in").status_code == 200
     with restarted.app_context():
         db.engine.dispose()
-    assert storage.path_for(saved.storage_name).is_file()
+    assert evidence_path(app, saved.storage_name).is_file()
     assert not orphan.exists()
     assert_clean(app)
     event = db.session.query(AuditEvent).filter_by(action="files.repaired").one()

@@ -191,6 +191,10 @@ def server_environment(app) -> dict[str, str]:  # noqa: ANN001
         SECRET_KEY="crash-test-secret",
         MAIL_DELIVERY="off",
     )
+    # The test's own storage (its instance folder, or its prefix of the test bucket).
+    for key in ("STORAGE_URL", "STORAGE_ACCESS_KEY", "STORAGE_SECRET_KEY"):
+        if app.config.get(key):
+            env[key] = app.config[key]
     return env
 
 
