@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from sct_forms import audit
 from sct_forms.extensions import db
 from sct_forms.i18n import gettext as _
+from sct_forms.storage import StorageUnavailable
 from sct_forms.templating import render
 
 
@@ -104,6 +105,18 @@ def register(app: Flask) -> None:
             _(
                 "This form was open too long or your session ended, so it could not be sent. "
                 "Go back, reload the page and send it again."
+            ),
+        )
+
+    @app.errorhandler(StorageUnavailable)
+    def _storage_unavailable(error: StorageUnavailable):  # noqa: ANN202
+        current_app.logger.error("Stored files could not be reached: %s", error)
+        db.session.rollback()
+        return render_error(
+            503,
+            _(
+                "Our file storage did not answer, so this file cannot be shown or saved right "
+                "now. Nothing you saved before is lost. Try again in a few minutes."
             ),
         )
 

@@ -270,3 +270,44 @@ def test_a_file_missing_from_storage_gets_a_page_that_says_so_not_a_500(
     response = client.get(f"/evidence/{evidence.id}/download")
     assert response.status_code == 404
     assert "This file is missing from storage" in response.get_data(as_text=True)
+
+
+def storage_that_does_not_answer(app) -> None:  # noqa: ANN001
+    """Stored files go to an S3 server that is down (nothing listens on port 9)."""
+    app.config["STORAGE_URL"] = "s3://sct-forms-test/down?endpoint=http://127.0.0.1:9"
+    app.config["STORAGE_ACCESS_KEY"], app.config["STORAGE_SECRET_KEY"] = "key", "secret"
+
+
+def test_an_upload_while_the_storage_is_down_keeps_what_was_typed_and_says_why(
+    app, as_user, staff_user, toolkit
+):
+    client = as_user(staff_user)
+    storage_that_does_not_answer(app)
+    response = upload(
+        client,
+        toolkit,
+        samples.jpeg_bytes((80, 60)),
+        "table.jpg",
+        title="Sign-in table at the library",
+        alt_text="Residents signing in at a folding table",
+        people_consented="y",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "our file storage did not answer. Nothing is wrong with your file" in html
+    assert 'value="Sign-in table at the library"' in html
+    assert "Residents signing in at a folding table" in html
+    assert db.session.query(Evidence).count() == 0
+    assert db.session.query(AuditEvent).filter_by(action="evidence.added").count() == 0
+
+
+def test_a_download_while_the_storage_is_down_is_a_503_that_says_so(
+    app, as_user, staff_user, toolkit
+):
+    client = as_user(staff_user)
+    upload(client, toolkit, samples.pdf_bytes(), "flyer.pdf")
+    evidence = db.session.query(Evidence).one()
+    storage_that_does_not_answer(app)
+    response = client.get(f"/evidence/{evidence.id}/download")
+    assert response.status_code == 503
+    assert "Our file storage did not answer" in response.get_data(as_text=True)

@@ -19,6 +19,7 @@ from sct_forms.storage import (
     BadStorageName,
     LocalStorage,
     Storage,
+    StorageUnavailable,
     StoredFileMissing,
     storage_from_settings,
 )
@@ -207,8 +208,29 @@ def test_s3_refuses_wrong_keys(s3_endpoint: str) -> None:
     storage = S3Storage(
         BUCKET, endpoint_url=s3_endpoint, access_key=ACCESS_KEY, secret_key="not-the-secret"
     )
-    with pytest.raises(Exception, match="Signature|Access"):
+    with pytest.raises(StorageUnavailable, match="Signature|Access"):
         storage.put("evidence", NAME, b"x")
+
+
+def test_an_s3_server_that_does_not_answer_is_storage_unavailable() -> None:
+    storage = S3Storage(BUCKET, endpoint_url="http://127.0.0.1:9", access_key="k", secret_key="s")
+    for attempt in (
+        lambda: storage.put("evidence", NAME, b"x"),
+        lambda: storage.read("evidence", NAME),
+        lambda: storage.list("evidence"),
+        lambda: storage.unfinished("evidence"),
+    ):
+        with pytest.raises(StorageUnavailable):
+            attempt()
+
+
+def test_a_folder_that_cannot_take_a_file_is_storage_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "evidence").write_bytes(b"")  # a file where the folder should be
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(StorageUnavailable):
+        storage.put("evidence", NAME, b"x")
+    with pytest.raises(StorageUnavailable):
+        storage.put_pending("evidence", NAME, b"x")
 
 
 # --- From the settings ------------------------------------------------------------------------

@@ -160,6 +160,10 @@ def _fixed_messages() -> dict[str, str]:
     print_to_pdf = _("Print it to a new PDF (Print → Save as PDF) and upload the new file.")
     return {
         "no_file": _("Choose a file to upload."),
+        "storage_unavailable": _(
+            "The file could not be saved: our file storage did not answer. Nothing is wrong "
+            "with your file. Choose it again and upload it in a few minutes."
+        ),
         "no_title": _("Give the file a short title, like “Flyer in Spanish”."),
         "no_alt_text": _("Describe what the image shows, for people who cannot see it."),
         "no_consent": _(

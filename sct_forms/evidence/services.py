@@ -13,7 +13,7 @@ from sct_forms.evidence import storage
 from sct_forms.evidence.inspection import InspectedUpload, UploadRejected, inspect_upload
 from sct_forms.extensions import db
 from sct_forms.models import Evidence, Revision, Toolkit, User
-from sct_forms.storage import PendingWrites
+from sct_forms.storage import PendingWrites, StorageUnavailable
 
 
 class EvidenceRefused(ValueError):  # noqa: N818 - reads as what happened
@@ -67,12 +67,22 @@ def add_evidence(
             people_consented=people_consented and upload.kind == "image",
         )
         db.session.commit()
+    except StorageUnavailable as error:
+        db.session.rollback()
+        pending.discard()
+        current_app.logger.error("Upload not stored: %s", error)
+        raise EvidenceRefused("storage_unavailable") from error
     except BaseException:
         db.session.rollback()
         pending.discard()
         raise
-    # Only now that the row is committed do the files take their names (see sct_forms.files).
-    pending.place()
+    # Only now that the row is committed do the files take their names (sct_forms.storage).
+    try:
+        pending.place()
+    except StorageUnavailable as error:
+        # Saved: the pending files are placed by the file check (check-files --repair, or
+        # recovery when an app server starts); until then the file is listed but not served.
+        current_app.logger.error("Upload saved but not yet placed: %s", error)
     return evidence
 
 

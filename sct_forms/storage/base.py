@@ -27,6 +27,13 @@ class BadStorageName(ValueError):  # noqa: N818 - reads as what happened
     """An area or a name that is not one of the app's own: refused before any file is touched."""
 
 
+class StorageUnavailable(OSError):  # noqa: N818 - reads as what happened
+    """The storage did not answer or refused the app (a bucket down, wrong keys, a full disk).
+
+    Nothing the person sent is at fault: pages say so and keep what was typed.
+    """
+
+
 class StoredFileMissing(FileNotFoundError):  # noqa: N818 - reads as what happened
     """The file asked for is not stored (never written, not yet placed, or deleted)."""
 

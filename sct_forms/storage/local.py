@@ -19,7 +19,14 @@ from sct_forms.files import (
     pending_path,
     write_atomically,
 )
-from sct_forms.storage.base import StoredEntry, StoredFileMissing, Unfinished, check, check_area
+from sct_forms.storage.base import (
+    StorageUnavailable,
+    StoredEntry,
+    StoredFileMissing,
+    Unfinished,
+    check,
+    check_area,
+)
 
 # Evidence is kept in sub-folders named by the first two characters of the name, so that no
 # one folder holds every upload.
@@ -41,7 +48,11 @@ class LocalStorage:
         return self.root / area / name
 
     def put(self, area: str, name: str, data: bytes) -> None:
-        write_atomically(self.path(area, name), data)
+        target = self.path(area, name)
+        try:
+            write_atomically(target, data)
+        except OSError as error:
+            raise StorageUnavailable(f"could not write to {area}: {error.strerror}") from error
 
     def open(self, area: str, name: str) -> BinaryIO:
         try:
@@ -106,7 +117,11 @@ class LocalStorage:
         return self.path(area, name).relative_to(self.root).as_posix()
 
     def put_pending(self, area: str, name: str, data: bytes) -> None:
-        files.write_pending(self.path(area, name), data)
+        target = self.path(area, name)
+        try:
+            files.write_pending(target, data)
+        except OSError as error:
+            raise StorageUnavailable(f"could not write to {area}: {error.strerror}") from error
 
     def place(self, area: str, name: str) -> None:
         target = self.path(area, name)

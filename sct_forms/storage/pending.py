@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sct_forms.storage.base import Storage
+from flask import current_app
+
+from sct_forms.storage.base import Storage, StorageUnavailable
 from sct_forms.storage.current import current_storage
 
 
@@ -28,6 +30,11 @@ class PendingWrites:
         self._files.clear()
 
     def discard(self) -> None:
+        """Remove the pending files; one the storage cannot remove now is left to the file
+        check (it removes pending files without a row)."""
         for area, name in self._files:
-            self._storage.discard(area, name)
+            try:
+                self._storage.discard(area, name)
+            except StorageUnavailable:
+                current_app.logger.warning("Could not remove pending %s file %s", area, name)
         self._files.clear()

@@ -8,15 +8,23 @@ reader looks at and which the file check can remove.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from typing import Any, BinaryIO, cast
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from sct_forms.storage.base import StoredEntry, StoredFileMissing, Unfinished, check, check_area
+from sct_forms.storage.base import (
+    StorageUnavailable,
+    StoredEntry,
+    StoredFileMissing,
+    Unfinished,
+    check,
+    check_area,
+)
 
 PENDING_FOLDER = "pending/"
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -55,6 +63,38 @@ def _is_missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in _MISSING_CODES
 
 
+class _Client:
+    """A boto3 S3 client whose failures, other than a missing key, are StorageUnavailable.
+
+    A missing key stays a ClientError for the caller to turn into StoredFileMissing; a server
+    that does not answer, refuses the keys or has no such bucket is the storage's fault.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if not callable(method) or name == "get_paginator":
+            return method
+        return functools.partial(self._call, method)
+
+    @staticmethod
+    def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ClientError as error:
+            if _is_missing(error):
+                raise
+            raise StorageUnavailable(f"S3 refused {method.__name__}: {_code(error)}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"S3 did not answer {method.__name__}") from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "?"))
+
+
 class S3Storage:
     def __init__(
         self,
@@ -69,7 +109,7 @@ class S3Storage:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self._client = _client(endpoint_url, region, access_key, secret_key)
+        self._client = _Client(_client(endpoint_url, region, access_key, secret_key))
 
     def __repr__(self) -> str:
         where = f", endpoint_url={self.endpoint_url!r}" if self.endpoint_url else ""
@@ -99,6 +139,8 @@ class S3Storage:
         body: Any = self.open(area, name)
         try:
             return body.read()
+        except (BotoCoreError, OSError) as error:
+            raise StorageUnavailable("S3 stopped sending a file") from error
         finally:
             body.close()
 
@@ -127,8 +169,11 @@ class S3Storage:
         """Every object under the key prefix ``folder``, as S3 lists them."""
         found: list[dict[str, Any]] = []
         pages = self._client.get_paginator("list_objects_v2")
-        for page in pages.paginate(Bucket=self.bucket, Prefix=folder):
-            found += page.get("Contents", [])
+        try:
+            for page in pages.paginate(Bucket=self.bucket, Prefix=folder):
+                found += page.get("Contents", [])
+        except (ClientError, BotoCoreError) as error:
+            raise StorageUnavailable("S3 did not list the files") from error
         return found
 
     def entries(self, area: str, prefix: str = "") -> list[StoredEntry]:
