@@ -94,11 +94,13 @@ def configure(app: Flask) -> None:
     handler = StandardErrorHandler()
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    # The app's own lines (access lines, the worker's tasks) from INFO up; libraries, some of
-    # which say a lot at INFO (WeasyPrint, Alembic), from WARNING up as before.
-    ours = logging.getLogger("sct_forms")
-    if ours.getEffectiveLevel() > logging.INFO:
-        ours.setLevel(logging.INFO)
+    # The app's own lines (access lines) and the job queue's (each task the worker starts and
+    # ends, with its time) from INFO up; other libraries, some of which say a lot at INFO
+    # (WeasyPrint, Alembic), from WARNING up as before.
+    for name in ("sct_forms", "huey"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
     app.logger.removeHandler(default_handler)  # its lines would come out twice, as text
 
 

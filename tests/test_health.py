@@ -204,6 +204,7 @@ def json_logs(app):
         root.removeHandler(handler)
     app.logger.addHandler(default_handler)
     logging.getLogger("sct_forms").setLevel(logging.NOTSET)
+    logging.getLogger("huey").setLevel(logging.NOTSET)
 
 
 def _lines(capsys) -> list[dict]:
@@ -273,6 +274,12 @@ def test_an_exception_is_logged_with_its_traceback_and_not_the_raw_path(
     assert "Traceback" in error["exception"] and "the disk caught fire" in error["exception"]
     (access,) = [line for line in lines if line["logger"] == logs.ACCESS_LOGGER]
     assert access["status"] == 500
+
+
+def test_the_job_queue_logs_each_task_it_runs(json_logs, capsys):
+    logging.getLogger("huey.consumer.Worker").info("Executing sct_forms.mail.tasks.deliver: 1")
+    [line] = _lines(capsys)
+    assert line["level"] == "INFO" and line["message"].startswith("Executing ")
 
 
 def test_successful_probes_are_not_logged_at_info(client, json_logs, capsys):
