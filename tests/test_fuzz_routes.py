@@ -346,6 +346,7 @@ def _query_numbers_do_not_crash(world: World, number: str) -> None:
             f"/review/queue?town={number}",
             f"/review/queue?category={number}",
             f"/review/queue?age={number}",
+            f"/review/queue?page={number}",
             f"/review/toolkits/{toolkit.id}?revision={number}",
             f"/review/toolkits/{toolkit.id}/changes?since={number}",
             f"/review/toolkits/{toolkit.id}/changes?to={number}&since={number}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_babel import format_decimal
 
 from sct_forms.domain.changes import word_changes
 from sct_forms.domain.toolkit_definition import Step
@@ -115,6 +116,11 @@ def plain_value(value: Any) -> str:
     return str(value)
 
 
+def whole_number(value: int) -> str:
+    """A count written as the page's language writes it: 1,000 in English, 1.000 in Spanish."""
+    return format_decimal(value)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         state_label=internal_label,
@@ -124,6 +130,7 @@ def register(app: Flask) -> None:
         question_label=question_label,
         plain_value=plain_value,
         word_changes=word_changes,
+        whole_number=whole_number,
     )
     app.jinja_env.globals.update(
         may_decide=may_decide,

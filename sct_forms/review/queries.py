@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
+from sct_forms.admin.paging import Page, paginate
 from sct_forms.domain import workflow
 from sct_forms.domain.roles import Role
 from sct_forms.extensions import db
@@ -28,6 +30,8 @@ QUEUE_STATES = workflow.WITH_REVIEWERS
 MAX_AGE_DAYS = 36500
 # The events that give a toolkit its reviewer; the last one says since when they hold it.
 CLAIM_EVENTS = ("toolkit.review_started", "toolkit.assigned", "toolkit.review_taken_over")
+# Toolkits per page of the queue: a reviewer's screenful, and a page that stays quick to build.
+QUEUE_PAGE_SIZE = 50
 
 
 @dataclass
@@ -37,12 +41,31 @@ class QueueFilters:
     category: int | None = None
     min_days: int | None = None
 
+    def query_args(self) -> dict[str, int | str]:
+        """The filters as the queue's query string writes them (for its page links)."""
+        args = {
+            "town": self.town_id,
+            "status": self.state,
+            "category": self.category,
+            "age": self.min_days,
+        }
+        return {name: value for name, value in args.items() if value}
 
-def review_queue(cycle: Cycle, filters: QueueFilters) -> list[Toolkit]:
-    """Toolkits with reviewers in ``cycle``, oldest submission first."""
+
+def review_queue(cycle: Cycle, filters: QueueFilters, page: int | None = None) -> Page:
+    """Page ``page`` of the toolkits with reviewers in ``cycle``, oldest submission first.
+
+    Two statements whatever the page holds: the count, and the page's toolkits with their town,
+    paired action and reviewer loaded in the same query (the rows name all three).
+    """
     query = (
         select(Toolkit)
-        .join(Action, Toolkit.paired_action_id == Action.id)
+        .join(Toolkit.paired_action)
+        .options(
+            contains_eager(Toolkit.paired_action),
+            joinedload(Toolkit.municipality),
+            joinedload(Toolkit.assigned_reviewer),
+        )
         .where(Toolkit.cycle_id == cycle.id, Toolkit.state.in_(QUEUE_STATES))
         .order_by(Toolkit.submitted_at, Toolkit.id)
     )
@@ -54,7 +77,7 @@ def review_queue(cycle: Cycle, filters: QueueFilters) -> list[Toolkit]:
         query = query.where(Action.number.like(f"{filters.category}.%"))
     if filters.min_days:
         query = query.where(Toolkit.submitted_at <= utcnow() - timedelta(days=filters.min_days))
-    return list(db.session.scalars(query))
+    return paginate(query, page, QUEUE_PAGE_SIZE)
 
 
 def queue_towns(cycle: Cycle) -> list[Municipality]:

@@ -72,14 +72,20 @@ def _queue_page(error: str | None = None, form: AssignForm | None = None, status
         category=_int_arg("category"),
         min_days=age if age is not None and age <= queries.MAX_AGE_DAYS else None,
     )
-    items = queries.review_queue(cycle, filters) if cycle else []
+    # A page number that is missing, not a number or past the end shows the first or last page.
+    number = request.args.get("page", type=bounded_int)
+    page = queries.review_queue(cycle, filters, number) if cycle else None
+    items = page.items if page else []
     categories = db.session.query(Category).order_by(Category.number).all()
-    page = render(
+    html = render(
         "review/queue.html",
         block="queue_results",
         cycle=cycle,
+        page=page,
         items=items,
         filters=filters,
+        # What each link of the page repeats so that the reviewer stays on the same list.
+        queue_args=filters.query_args(),
         queue_states=queries.QUEUE_STATES,
         towns=queries.queue_towns(cycle) if cycle else [],
         categories=categories,
@@ -89,7 +95,7 @@ def _queue_page(error: str | None = None, form: AssignForm | None = None, status
         error=error,
         failed_form=form,
     )
-    return page, status
+    return html, status
 
 
 def _toolkit(toolkit_id: int) -> Toolkit:
@@ -281,9 +287,7 @@ def comment(toolkit_id: int):
     if not form.validate():
         return _invalid(toolkit, form, "comment", step_key)
     try:
-        services.add_comment(
-            toolkit, step_key, form.body.data, form.visibility.data, current_user
-        )
+        services.add_comment(toolkit, step_key, form.body.data, form.visibility.data, current_user)
     except services.WorkflowError as error:
         return _refused(toolkit, error, form, "comment", step_key)
     return _back(toolkit, f"#step-{step_key}" if step_key else "#comments")
