@@ -583,8 +583,8 @@ def distinct_12mp_photos(count: int) -> list[bytes]:
 def test_twenty_12_megapixel_photos_stay_under_15_mb(
     app, town, cycle, catalog, staff_user, record_property
 ):
-    """About 11 s here (2 CPUs): making the photos ~2 s, 20 uploads re-encoded as in
-    production ~8 s, the packet's render and merge ~1-2 s. Allowed: render under 60 s.
+    """About 6 s here (2 CPUs): making the photos ~2 s, 20 uploads stripped and given print
+    copies as in production ~3 s, the packet's render and merge ~1 s. Allowed: render under 60 s.
 
     The measured size and times are recorded as properties (see --junitxml) and printed.
     """

@@ -1,14 +1,15 @@
-"""Image re-encoding: metadata stripped, orientation applied, modes converted, print renditions."""
+"""Stored images: metadata stripped, orientation applied, modes converted, print renditions."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from sct_forms.evidence.images import (
-    PRINT_MAX_SIDE,
+    PRINT_MAX_HEIGHT,
+    PRINT_MAX_WIDTH,
     ImageBrokenError,
     ImageTooLargeError,
     make_print_rendition,
@@ -49,6 +50,44 @@ def test_gps_exif_and_other_metadata_are_stripped(icc) -> None:
     assert dict(reopen(upload.print_rendition).getexif()) == {}
 
 
+@pytest.mark.parametrize("progressive", [False, True])
+def test_an_upright_jpeg_keeps_its_pixels_exactly(progressive) -> None:
+    # Only the metadata is left out: the picture is not compressed a second time.
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    original = samples.encode(
+        samples.picture((200, 150)),
+        "JPEG",
+        quality=95,
+        progressive=progressive,
+        exif=exif,
+        comment=b"SecretComment",
+    )
+    upload = inspect_upload(original, "table.jpg", max_bytes=MAX)
+    assert reopen(upload.data).tobytes() == reopen(original).tobytes()
+    assert b"PhoneCo" not in upload.data and b"SecretComment" not in upload.data
+    assert dict(reopen(upload.data).getexif()) == {}
+
+
+def test_a_second_picture_after_the_jpeg_is_dropped() -> None:
+    # Phones append a second JPEG (a depth map, a preview) after the end marker, with its own
+    # EXIF; none of it is stored.
+    trailer = samples.jpeg_with_metadata(icc=False)
+    original = samples.jpeg_bytes((80, 60)) + trailer
+    upload = inspect_upload(original, "portrait.jpg", max_bytes=MAX)
+    assert upload.data.endswith(b"\xff\xd9")
+    assert upload.data.count(b"\xff\xd8") == 1
+    assert b"PhoneCo" not in upload.data and b"GPS" not in upload.data
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_truncated_jpeg_is_broken(progressive) -> None:
+    data = samples.encode(samples.picture((400, 300)), "JPEG", quality=90, progressive=progressive)
+    for cut in (2, 40, len(data) // 2):
+        with pytest.raises(ImageBrokenError):
+            reencode_image(data[: len(data) - cut], "jpeg", max_pixels=10**6)
+
+
 def test_png_text_chunks_and_exif_are_stripped() -> None:
     upload = inspect_upload(samples.png_with_text_chunks(), "chart.png", max_bytes=MAX)
     stored = reopen(upload.data)
@@ -76,9 +115,10 @@ def test_print_rendition_of_a_12_megapixel_photo() -> None:
     assert (upload.width, upload.height) == (4000, 3000)
     rendition = reopen(upload.print_rendition)
     assert rendition.format == "JPEG"
-    assert rendition.size == (PRINT_MAX_SIDE, 1200)
+    # 4.8 x 3.6in on the page at 250 dpi.
+    assert rendition.size == (1200, PRINT_MAX_HEIGHT) == (1200, 900)
     assert len(upload.print_rendition) * 5 < len(upload.data)
-    assert len(upload.print_rendition) < 1024 * 1024
+    assert len(upload.print_rendition) < 400 * 1024
 
 
 def test_print_rendition_keeps_small_images_small() -> None:
@@ -86,9 +126,24 @@ def test_print_rendition_keeps_small_images_small() -> None:
     assert rendition.size == (300, 200)
 
 
-def test_print_rendition_of_portrait_limits_the_long_side() -> None:
+def test_print_rendition_of_portrait_limits_the_height() -> None:
     rendition = reopen(make_print_rendition(Image.new("RGB", (1000, 3200), "white")))
-    assert rendition.size == (500, PRINT_MAX_SIDE)
+    assert rendition.size == (281, PRINT_MAX_HEIGHT)
+
+
+def test_print_rendition_of_a_panorama_limits_the_width() -> None:
+    rendition = reopen(make_print_rendition(Image.new("RGB", (8000, 2000), "white")))
+    assert rendition.size == (PRINT_MAX_WIDTH, 406)
+
+
+def test_print_rendition_of_a_large_jpeg_keeps_its_picture() -> None:
+    # Decoded at a reduced scale for the print copy: still the same quadrants and colours.
+    upload = inspect_upload(samples.jpeg_bytes((4000, 3000)), "poster.jpg", max_bytes=MAX)
+    rendition = reopen(upload.print_rendition)
+    assert rendition.size == (1200, 900)
+    assert close_to(rendition.getpixel((300, 225)), (220, 40, 40))
+    assert close_to(rendition.getpixel((900, 225)), (40, 40, 220))
+    assert close_to(rendition.getpixel((300, 675)), (40, 200, 40))
 
 
 def test_print_rendition_does_not_touch_callers_image() -> None:
