@@ -97,20 +97,26 @@ def names_hidden_town(arguments: dict[str, Any]) -> bool:
     return False
 
 
-def visible_or_404(model: type[M], object_id: int) -> M:
+def visible_or_404(model: type[M], object_id: int, *options: Any) -> M:
     """An object that belongs to a town (has ``municipality_id``), if the user may see it.
 
-    Objects of other towns answer 404, so their existence is not revealed.
+    Objects of other towns answer 404, so their existence is not revealed. ``options`` are
+    loader options (such as ``joinedload``) for what the caller reads of it next.
     """
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id, options=options)
     if obj is None or not may_see_municipality(current_user, obj.municipality_id):  # type: ignore[attr-defined]
         abort(404)
     return obj
 
 
-def toolkit_and_step(toolkit_id: int, step_key: str) -> tuple[Toolkit, ToolkitDefinition, Step]:
-    """The toolkit (if the user may see it), its definition and one of its steps, or 404."""
-    toolkit = visible_or_404(Toolkit, toolkit_id)
+def toolkit_and_step(
+    toolkit_id: int, step_key: str, *options: Any
+) -> tuple[Toolkit, ToolkitDefinition, Step]:
+    """The toolkit (if the user may see it), its definition and one of its steps, or 404.
+
+    ``options`` are loader options for the toolkit, as for ``visible_or_404``.
+    """
+    toolkit = visible_or_404(Toolkit, toolkit_id, *options)
     definition = load_definition(toolkit.definition_version, toolkit.form)
     try:
         step = definition.step(step_key)

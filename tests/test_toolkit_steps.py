@@ -5,14 +5,27 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+from datetime import datetime
 
 import pytest
+from sqlalchemy import update
 
+from sct_forms.domain.forms import Form
 from sct_forms.extensions import db
-from sct_forms.models import AuditEvent, StepAnswers
+from sct_forms.models import AuditEvent, StepAnswers, Toolkit, utcnow
+from sct_forms.toolkits import services
 from tests.conftest import PASSWORD, RequestIsolatedClient, make_user, sign_in
+from tests.frozen_clock import FrozenClock
 from tests.helpers import csrf_token_from
-from tests.toolkit_helpers import COMPLETE_ANSWERS, form_fields, make_toolkit
+from tests.toolkit_helpers import (
+    COMPLETE_ANSWERS,
+    TRAINING_COMPLETE_ANSWERS,
+    add_document,
+    fill_completely,
+    form_fields,
+    make_record,
+    make_toolkit,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -303,6 +316,156 @@ def test_autosave_conflict_answers_409_without_saving(as_user, staff_user, toolk
     assert response.status_code == 409
     assert "someone else changed this step" in response.get_data(as_text=True)
     assert saved(toolkit, "context").data["goals"] == "First"
+
+
+# --- the audit record of autosaves ------------------------------------------------------------
+# An auditor reads who changed what in each step, and when. A record per autosave (one every few
+# seconds of typing) buried that under thousands of records per toolkit; now the autosaves of
+# one person in one step, while nothing else happens to the toolkit, are one record brought up to
+# date: how many saves, since when, the latest version, and each changed field from its value
+# before the stretch to its latest. Every other save and event is still a record of its own.
+
+
+def step_saves(toolkit) -> list[AuditEvent]:
+    db.session.expire_all()
+    return (
+        db.session.query(AuditEvent)
+        .filter_by(action="toolkit.step_saved", object_id=str(toolkit.id))
+        .order_by(AuditEvent.id)
+        .all()
+    )
+
+
+def autosave(client, toolkit, version, key="context", **answers):
+    response = client.post(
+        step_url(toolkit, key) + "/autosave", data=answers | {"base_version": version}, headers=HX
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
+
+
+def test_autosaves_of_a_step_by_one_person_are_one_audit_record(as_user, staff_user, toolkit):
+    client = as_user(staff_user)
+    autosave(client, toolkit, 0, goals="Parks")
+    autosave(client, toolkit, 1, goals="Parks for all", team="Planner")
+    autosave(client, toolkit, 2, goals="Parks for all residents", team="Planner")
+
+    [record] = step_saves(toolkit)
+    details = record.details
+    assert record.actor_id == staff_user.id and details["step"] == "context"
+    assert (details["autosave"], details["saves"], details["first_version"]) == (True, 3, 1)
+    assert details["version"] == saved(toolkit, "context").version == 3
+    assert details["changes"] == {
+        "goals": {"from": None, "to": "Parks for all residents"},
+        "team": {"from": "", "to": "Planner"},  # the first save stored it empty
+    }
+    # Its time is the latest save's (the town's last work, for reminders), "since" the first's.
+    assert record.at == db.session.get(Toolkit, toolkit.id).updated_at
+    assert datetime.fromisoformat(details["since"]) < record.at
+
+
+def test_a_steps_record_goes_on_across_autosaves_of_other_steps(as_user, staff_user, toolkit):
+    client = as_user(staff_user)
+    autosave(client, toolkit, 0, goals="Parks")
+    autosave(client, toolkit, 0, key="outcomes", closing_the_loop="A bilingual meeting")
+    autosave(client, toolkit, 1, goals="Parks for all")
+
+    records = [(r.details["step"], r.details["saves"]) for r in step_saves(toolkit)]
+    assert records == [("context", 2), ("outcomes", 1)]
+
+
+def test_anything_else_between_two_autosaves_starts_a_new_record(
+    app, staff_user, password_hash, toolkit
+):
+    """Another person's save of the step, or a save with a button, comes between: who changed
+    what, in which order, stays readable."""
+    colleague = make_user("staff", "lee.staff@windham.test", password_hash, staff_user.municipality)
+    mine, theirs = app.test_client(), app.test_client()
+    sign_in(mine, staff_user)
+    sign_in(theirs, colleague)
+
+    autosave(mine, toolkit, 0, goals="Mine")
+    autosave(theirs, toolkit, 1, goals="Theirs")
+    autosave(mine, toolkit, 2, goals="Mine again")
+    button = mine.post(step_url(toolkit), data={"goals": "With the button", "base_version": 3})
+    assert button.status_code == 303
+    autosave(mine, toolkit, 4, goals="Typed after")
+
+    records = step_saves(toolkit)
+    assert [(r.actor_id, r.details.get("autosave"), r.details["version"]) for r in records] == [
+        (staff_user.id, True, 1),
+        (colleague.id, True, 2),
+        (staff_user.id, True, 3),
+        (staff_user.id, None, 4),
+        (staff_user.id, True, 5),
+    ]
+    assert records[2].details["changes"] == {"goals": {"from": "Theirs", "to": "Mine again"}}
+
+
+def test_a_long_stretch_of_typing_is_a_record_per_quarter_hour(
+    monkeypatch, as_user, staff_user, toolkit
+):
+    clock = FrozenClock(utcnow())
+    monkeypatch.setattr("sct_forms.toolkits.services.utcnow", clock)
+    client = as_user(staff_user)
+    autosave(client, toolkit, 0, goals="One")
+    clock.advance(minutes=14)
+    autosave(client, toolkit, 1, goals="Two")
+    clock.advance(minutes=2)  # 16 minutes after the record began
+    autosave(client, toolkit, 2, goals="Three")
+
+    assert [r.details["saves"] for r in step_saves(toolkit)] == [2, 1]
+
+
+def test_the_autosaves_meter_reads_the_step_as_the_toolkits_page_does(
+    staff_user, cycle, catalog, toolkit
+):
+    """The autosave works out its own step's completeness alone; it must agree with the
+    whole toolkit's, step by step, files and the form's own rules included."""
+    fill_completely(toolkit, staff_user, with_evidence=False)
+    add_document(toolkit, "outreach", "Flyer", "0", staff_user)
+    toolkit.step_answers("context").data = {"goals": "Parks", "start_date": "2019-01-01"}
+    toolkit.step_answers("reflection").data = {}
+    training = make_record(
+        staff_user.municipality, cycle, catalog["1.2"], Form.TRAINING, staff_user
+    )
+    series = TRAINING_COMPLETE_ANSWERS["series"]
+    training.step_answers("series").data = series | {"sessions": series["sessions"][:2]}
+    members = TRAINING_COMPLETE_ANSWERS["delegation"]["members"]
+    training.step_answers("delegation").data = {"members": members[:1]}
+    db.session.commit()
+
+    for record in (toolkit, training):
+        whole = services.toolkit_completeness(record)
+        assert [services.step_progress(record, step.step_key) for step in whole.steps] == list(
+            whole.steps
+        )
+    assert {s.state for s in services.toolkit_completeness(toolkit).steps} == {
+        "complete",
+        "in_progress",
+        "not_started",
+    }
+
+
+def test_a_save_landing_between_reading_the_step_and_writing_it_is_a_conflict(staff_user, toolkit):
+    """The version check is the UPDATE's own WHERE clause: a save another server made after this
+    one read the step turns this one into a conflict, never an overwrite."""
+    row = toolkit.step_answers("context")
+    assert row.version == 0
+    with db.engine.begin() as other_server:
+        other_server.execute(
+            update(StepAnswers)
+            .where(StepAnswers.id == row.id)
+            .values(data={"goals": "Theirs"}, version=1)
+        )
+
+    result = services.save_step(toolkit, "context", {"goals": "Mine"}, 0, staff_user, autosave=True)
+
+    assert result.conflicted and (result.their_version, result.theirs) == (1, {"goals": "Theirs"})
+    assert saved(toolkit, "context").data == {"goals": "Theirs"}
+    conflict = db.session.query(AuditEvent).filter_by(action="toolkit.step_conflict").one()
+    assert conflict.details["mine"] == {"goals": "Mine"}  # what was typed stays in the log
+    assert step_saves(toolkit) == []
 
 
 def test_save_with_an_expired_session_keeps_the_text_until_sign_in(app, staff_user, toolkit):

@@ -84,11 +84,15 @@ class StepTokenForm(FlaskForm):
 
 
 class StepForm(StepTokenForm):
-    """A step's save or autosave: the version it builds on, the pressed button, a resolution."""
+    """A step's save or autosave: the version it builds on, the pressed button, a resolution.
 
-    base_version = VersionField(default=-1)
-    intent = StringField(default="save")  # save, continue, add:<group>, remove:<group>:<index>
-    resolution = StringField()
+    The fields are never shown, so they have no labels: a field without one asks WTForms for a
+    translated default, which loads WTForms' message catalog in every autosave.
+    """
+
+    base_version = VersionField("", default=-1)
+    intent = StringField("", default="save")  # save, continue, add:<group>, remove:<group>:<index>
+    resolution = StringField("")
 
     def resolution_choice(self) -> str | None:
         """How the save settles a conflict ("keep_mine" or "merged"), if it does."""

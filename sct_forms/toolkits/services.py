@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sct_forms import audit
 from sct_forms.domain import workflow
@@ -17,8 +19,10 @@ from sct_forms.domain.changes import changed_fields
 from sct_forms.domain.completeness import (
     EvidenceSummary,
     Missing,
+    StepCompleteness,
     ToolkitCompleteness,
     completeness,
+    step_completeness,
 )
 from sct_forms.domain.forms import ACTION_FORMS, OWN_ACTION, Form
 from sct_forms.domain.roles import is_town_staff
@@ -31,9 +35,11 @@ from sct_forms.domain.workflow import State
 from sct_forms.extensions import db
 from sct_forms.models import (
     Action,
+    AuditEvent,
     Category,
     ChangeRequest,
     Cycle,
+    Evidence,
     Municipality,
     StepAnswers,
     Toolkit,
@@ -47,6 +53,27 @@ REQUEST_RESPONSE_MAX_LENGTH = 5000
 # How much of each changed value the audit log keeps: enough to recognise the change, never an
 # unbounded copy of what was typed.
 AUDIT_EXCERPT_LENGTH = 200
+STEP_SAVED_EVENT = "toolkit.step_saved"
+# Autosaves come every few seconds while someone types. The audit log keeps one record per
+# person, step and stretch of typing: the record of the first autosave is brought up to date by
+# the next ones (the latest version and time, each changed field from its value before the
+# stretch to its latest, how many saves), while nothing else happened to the toolkit in between
+# and the stretch is shorter than this. Every other save and every other event is its own record.
+AUTOSAVE_RECORD_SPAN = timedelta(minutes=15)
+# How many of the toolkit's latest audit records an autosave looks through for the record to
+# bring up to date (other steps' autosave records in between are passed over).
+AUTOSAVE_RECORD_LOOKBACK = 10
+# What a save of a step reads of its toolkit, loaded with it in one query: the cycle (the
+# lookback window, the training rule) and every step's answers (the version check, the meter).
+SAVE_LOADS = (joinedload(Toolkit.cycle), joinedload(Toolkit.steps))
+# What a list of toolkits with their completeness and "last edited" reads of each: loaded for
+# the whole list in a few queries, rather than a few queries per toolkit.
+LISTED_LOADS = (
+    selectinload(Toolkit.steps),
+    selectinload(Toolkit.evidence),
+    joinedload(Toolkit.paired_action),
+    joinedload(Toolkit.updated_by),
+)
 
 
 def definition_for(toolkit: Toolkit) -> ToolkitDefinition:
@@ -84,6 +111,28 @@ def toolkit_completeness(toolkit: Toolkit, today: date | None = None) -> Toolkit
     )
 
 
+def step_progress(toolkit: Toolkit, step_key: str, today: date | None = None) -> StepCompleteness:
+    """The completeness of one step, as ``toolkit_completeness(toolkit).step(step_key)`` finds
+    it, reading only that step's files: what an autosave sends back for the step's meter."""
+    definition = definition_for(toolkit)
+    kinds = db.session.scalars(
+        # The town's id picks the files by its index (evidence has none on the toolkit's id).
+        select(Evidence.kind).where(
+            Evidence.municipality_id == toolkit.municipality_id,
+            Evidence.toolkit_id == toolkit.id,
+            Evidence.step_key == step_key,
+        )
+    )
+    row = toolkit.step_answers(step_key)
+    return step_completeness(
+        definition.step(step_key),
+        (row.data if row is not None else None) or {},
+        [EvidenceSummary(kind=kind) for kind in kinds],
+        validation_context(toolkit, today),
+        rule_gaps(toolkit, definition).get(step_key) or (),
+    )
+
+
 def may_edit(user: User, toolkit: Toolkit) -> bool:
     """Staff of the toolkit's own town, while the workflow lets the town edit."""
     return is_town_staff(user, toolkit.municipality_id) and workflow.may(
@@ -103,13 +152,16 @@ class StartRefusedError(ValueError):
 
 
 def toolkits_of(
-    town: Municipality, cycle: Cycle, form: Form | None = Form.TOOLKIT
+    town: Municipality, cycle: Cycle, form: Form | None = Form.TOOLKIT, options: tuple = ()
 ) -> list[Toolkit]:
-    """The town's records of ``cycle``: its Equity Toolkits, another form's, or all (None)."""
+    """The town's records of ``cycle``: its Equity Toolkits, another form's, or all (None).
+
+    ``options`` are loader options for what the caller reads of each (such as LISTED_LOADS).
+    """
     query = select(Toolkit).where(Toolkit.municipality_id == town.id, Toolkit.cycle_id == cycle.id)
     if form is not None:
         query = query.where(Toolkit.form == form)
-    return list(db.session.scalars(query.order_by(Toolkit.created_at)))
+    return list(db.session.scalars(query.options(*options).order_by(Toolkit.created_at)))
 
 
 def pairable_actions(town: Municipality, cycle: Cycle) -> list[tuple[Category, list[Action]]]:
@@ -169,10 +221,22 @@ def action_records(town: Municipality, cycle: Cycle) -> list[ActionRecordRow]:
             Action.catalog_year == cycle.catalog_year, Action.number.in_(list(numbers))
         )
     ).all()
+    records = {
+        record.form: record
+        for record in db.session.scalars(
+            select(Toolkit)
+            .where(
+                Toolkit.municipality_id == town.id,
+                Toolkit.cycle_id == cycle.id,
+                Toolkit.form.in_(list(ACTION_FORMS)),
+            )
+            .options(*LISTED_LOADS)
+        )
+    }
     rows = []
     for action in sorted(actions, key=lambda a: a.sort_key):
         form = numbers[action.number]
-        record = action_record(town, cycle, form)
+        record = records.get(form)
         rows.append(
             ActionRecordRow(
                 form=form,
@@ -411,13 +475,16 @@ def save_step(
     *,
     resolution: str | None = None,
     request_answers: list[RequestAnswer] = (),
+    autosave: bool = False,
 ) -> SaveResult:
     """Store a step's answers if nobody saved since ``base_version``; report a conflict if so.
 
     The town's answers to the step's change requests are part of the step: they are saved in the
     same transaction, under the same version check. The version check is an atomic
-    compare-and-set in the database, so it holds across app servers. ``resolution``
-    ("keep_mine" or "merged") marks a save that settles a conflict.
+    compare-and-set in the database (an UPDATE whose WHERE names the version), so it holds across
+    app servers. ``resolution`` ("keep_mine" or "merged") marks a save that settles a conflict.
+    An ``autosave`` brings the person's audit record of the step up to date rather than add one
+    (see AUTOSAVE_RECORD_SPAN), and leaves the session's objects loaded after the commit.
     """
     row = toolkit.step_answers(step_key)
     if row is None:
@@ -431,7 +498,10 @@ def save_step(
     ]
     if refused:
         return SaveResult(saved=False, version=row.version, refused=refused)
-    db.session.refresh(row)
+    # The row was read in this request, and a save since then fails the guarded UPDATE below;
+    # it is read again only when its version differs, in case the session kept an older copy.
+    if row.version != base_version:
+        db.session.refresh(row)
     if row.version != base_version:
         return _conflict(toolkit, row, answers, base_version, user, request_answers)
     before = row.data or {}
@@ -440,30 +510,156 @@ def save_step(
     if not changes and not answered and resolution is None:
         return SaveResult(saved=True, version=row.version)
     now = utcnow()
+    written = {
+        "data": answers,
+        "version": base_version + 1,
+        "updated_by_id": user.id,
+        "updated_at": now,
+    }
+    # Plain table UPDATEs: the ORM's bulk UPDATE costs more than the statement here.
+    steps = StepAnswers.__table__
     result = db.session.execute(
-        update(StepAnswers)
-        .where(StepAnswers.id == row.id, StepAnswers.version == base_version)
-        .values(data=answers, version=base_version + 1, updated_by_id=user.id, updated_at=now)
+        steps.update()
+        .where(steps.c.id == row.id, steps.c.version == base_version)
+        .values(**written)
     )
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(row)
         return _conflict(toolkit, row, answers, base_version, user, request_answers)
-    toolkit.updated_at, toolkit.updated_by_id = now, user.id
+    toolkits = Toolkit.__table__
+    db.session.execute(
+        toolkits.update()
+        .where(toolkits.c.id == toolkit.id)
+        .values(updated_at=now, updated_by_id=user.id)
+    )
+    # The loaded objects take the values written, so nothing is read again after the save.
+    for name, value in written.items():
+        set_committed_value(row, name, value)
+    set_committed_value(toolkit, "updated_at", now)
+    set_committed_value(toolkit, "updated_by_id", user.id)
     for request, answer in answered:
         apply_request_answer(request, answer, toolkit, user)
-    audit.record_toolkit_event(
-        "toolkit.step_saved",
-        toolkit,
-        user,
-        step=step_key,
-        version=base_version + 1,
-        resolution=resolution,
-        changes={path: _audit_change(old, new) for path, (old, new) in changes.items()},
+    audited = {path: _audit_change(old, new) for path, (old, new) in changes.items()}
+    if autosave and resolution is None:
+        _record_autosave(toolkit, step_key, user, base_version, audited, now)
+    else:
+        audit.record_toolkit_event(
+            STEP_SAVED_EVENT,
+            toolkit,
+            user,
+            step=step_key,
+            version=base_version + 1,
+            resolution=resolution,
+            changes=audited,
+        )
+    if autosave:
+        _commit_keeping_loaded_objects()
+    else:
+        db.session.commit()
+    return SaveResult(saved=True, version=base_version + 1, changes=changes)
+
+
+def _record_autosave(
+    toolkit: Toolkit,
+    step_key: str,
+    user: User,
+    base_version: int,
+    changes: dict[str, dict[str, Any]],
+    now: datetime,
+) -> None:
+    """The audit record of an autosave: the person's record of the stretch brought up to date,
+    or a new one (the caller commits)."""
+    version = base_version + 1
+    found = _autosave_record_to_extend(toolkit, step_key, user, base_version, now)
+    if found is None:
+        event = audit.record_toolkit_event(
+            STEP_SAVED_EVENT,
+            toolkit,
+            user,
+            step=step_key,
+            version=version,
+            resolution=None,
+            changes=changes,
+            autosave=True,
+            saves=1,
+            first_version=version,
+            since=now.isoformat(),
+        )
+        event.at = now
+        return
+    event_id, details = found
+    merged = dict(details.get("changes") or {})
+    for path, change in changes.items():
+        # A field changed twice in the stretch: from its value before the stretch to its latest.
+        earlier = merged.get(path)
+        merged[path] = {"from": earlier["from"], "to": change["to"]} if earlier else change
+    brought_up_to_date = {"version": version, "changes": merged, "saves": details["saves"] + 1}
+    events = AuditEvent.__table__
+    db.session.execute(
+        events.update()
+        .where(events.c.id == event_id)
+        .values(at=now, details=details | brought_up_to_date)
     )
-    db.session.commit()
-    db.session.refresh(row)
-    return SaveResult(saved=True, version=row.version, changes=changes)
+
+
+def _autosave_record_to_extend(
+    toolkit: Toolkit, step_key: str, user: User, base_version: int, now: datetime
+) -> tuple[int, dict] | None:
+    """(id, details) of the audit record this autosave continues, if there is one.
+
+    It is the person's autosave record of the step that made ``base_version``, begun less than
+    AUTOSAVE_RECORD_SPAN ago, with nothing about the toolkit recorded after it but other steps'
+    autosaves. The step's row is locked by the guarded UPDATE before this is read, so two saves
+    of one step never extend the same record at once.
+    """
+    recent = db.session.execute(
+        select(AuditEvent.id, AuditEvent.action, AuditEvent.actor_id, AuditEvent.details)
+        .where(AuditEvent.object_type == "toolkit", AuditEvent.object_id == str(toolkit.id))
+        .order_by(AuditEvent.id.desc())
+        .limit(AUTOSAVE_RECORD_LOOKBACK)
+    )
+    for event_id, action, actor_id, details in recent:
+        details = details or {}
+        autosaved = action == STEP_SAVED_EVENT and details.get("autosave") is True
+        if autosaved and details.get("step") != step_key:
+            continue
+        if (
+            autosaved
+            and actor_id == user.id
+            and details.get("version") == base_version
+            and isinstance(details.get("saves"), int)
+            and now - _recorded_time(details.get("since")) < AUTOSAVE_RECORD_SPAN
+        ):
+            return event_id, details
+        return None
+    return None
+
+
+def _recorded_time(value: Any) -> datetime:
+    """A time an audit record keeps as ISO text (UTC); an unreadable one is long past."""
+    try:
+        recorded = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        recorded = None
+    if recorded is None or recorded.tzinfo is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return recorded
+
+
+def _commit_keeping_loaded_objects() -> None:
+    """Commit without expiring the objects this request loaded.
+
+    They hold what the transaction read and just wrote, and the autosave's answer is built from
+    them: expired, each (the toolkit, its steps, the signed-in person) would be read again.
+    """
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _conflict(

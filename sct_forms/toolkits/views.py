@@ -144,7 +144,7 @@ def resume_save_step(posted: MultiDict, toolkit_id: int, step_key: str) -> Respo
 @csrf.exempt  # checked below, so an expired token gets a new one and the text is saved
 def autosave_step(toolkit_id: int, step_key: str):
     """Save a step while it is typed in (htmx): the save status for the status line."""
-    toolkit, _definition, step_def = toolkit_and_step(toolkit_id, step_key)
+    toolkit, _definition, step_def = toolkit_and_step(toolkit_id, step_key, *services.SAVE_LOADS)
     return autosave_posted_step(toolkit, step_def, request.form)
 
 
@@ -153,7 +153,7 @@ def resume_autosave_step(posted: MultiDict, toolkit_id: int, step_key: str) -> R
     """Finish an autosave after signing in again in the step page's dialog."""
     if current_user.role != Role.STAFF:
         abort(403)
-    toolkit, _definition, step_def = toolkit_and_step(toolkit_id, step_key)
+    toolkit, _definition, step_def = toolkit_and_step(toolkit_id, step_key, *services.SAVE_LOADS)
     return autosave_posted_step(toolkit, step_def, posted)
 
 
@@ -162,6 +162,7 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
 
     The status line gets the answer; the form's version, the step's meter and its place in the
     step list follow out of band, so the next save and "Save and continue" build on this one.
+    Only this step's completeness is worked out: the other steps are not changed by the save.
     """
     form = StepForm(formdata=posted)
     if not form.token_valid():
@@ -176,6 +177,7 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
         current_user,
         resolution=form.resolution_choice(),
         request_answers=posted_request_answers(toolkit, step_def, posted),
+        autosave=True,
     )
     if result.refused:
         return _save_status("too_long", 422)
@@ -186,7 +188,7 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
         toolkit=toolkit,
         step=step_def,
         version=result.version,
-        progress=services.toolkit_completeness(toolkit).step(step_def.key),
+        progress=services.step_progress(toolkit, step_def.key),
         language=get_locale_language(),
         saved_at=format_time(toolkit.updated_at, "short"),
     )

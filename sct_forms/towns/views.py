@@ -16,7 +16,12 @@ from sct_forms.inputs import bounded_int
 from sct_forms.models import Cycle
 from sct_forms.review.queries import open_request_counts
 from sct_forms.templating import render
-from sct_forms.toolkits.services import action_records, toolkit_completeness, toolkits_of
+from sct_forms.toolkits.services import (
+    LISTED_LOADS,
+    action_records,
+    toolkit_completeness,
+    toolkits_of,
+)
 from sct_forms.towns.queries import tiers_for
 
 bp = Blueprint("towns", __name__, url_prefix="/towns")
@@ -27,11 +32,12 @@ bp = Blueprint("towns", __name__, url_prefix="/towns")
 def show(slug: str):
     town = municipality_or_404(slug)
     cycle_id = request.args.get("cycle", type=bounded_int)
-    cycle = db.session.get(Cycle, cycle_id) if cycle_id else current_cycle(date.today())
+    current = current_cycle(date.today())
+    cycle = db.session.get(Cycle, cycle_id) if cycle_id else current
     if cycle_id and cycle is None:
         abort(404)
     cycles = db.session.scalars(select(Cycle).order_by(Cycle.opens_on.desc())).all()
-    town_toolkits = toolkits_of(town, cycle) if cycle else []
+    town_toolkits = toolkits_of(town, cycle, options=LISTED_LOADS) if cycle else []
     toolkits = [(toolkit, toolkit_completeness(toolkit)) for toolkit in town_toolkits]
     records = action_records(town, cycle) if cycle else []
     tiers = tiers_for(town, cycle) if cycle else None
@@ -49,7 +55,5 @@ def show(slug: str):
         ),
         may_ask_history=current_user.role in REVIEW_PARTIES,
         may_invite_teammates=is_town_staff(current_user, town.id),
-        may_start=current_user.role == Role.STAFF
-        and cycle is not None
-        and cycle == current_cycle(date.today()),
+        may_start=current_user.role == Role.STAFF and cycle is not None and cycle == current,
     )
