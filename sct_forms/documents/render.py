@@ -205,15 +205,13 @@ def render_pdf(
     makes a tagged PDF for screen readers. ``None`` makes a plain, untagged PDF.
 
     ``pages_after`` is how many pages will be appended to the result (PDF evidence): "page 3
-    of N" must count them. The layout alone tells how many pages the document has, so it is
-    laid out once to count them, then again with the total (``page_total`` in the template),
-    which only changes text in the page margins, never the number of pages.
+    of N" must count them. The template ends with that many empty pages (``appended_pages``),
+    so WeasyPrint's page total counts them in the one layout; they are left out of the PDF.
     """
     with document_context():
-        document = _layout(template, municipality_id, context)
+        document = _layout(template, municipality_id, {**context, "appended_pages": pages_after})
         if pages_after:
-            total = len(document.pages) + pages_after
-            document = _layout(template, municipality_id, {**context, "page_total": total})
+            document = document.copy(document.pages[: len(document.pages) - pages_after])
         return document.write_pdf(pdf_variant=pdf_variant)
 
 
