@@ -6,7 +6,7 @@ through the real upload service, so each has its print copy) and a ten-page scan
 - build: ``packet_pdf.build_pdf`` of the town packet, as the cache and the worker call it
   (the fastest of a few runs, the packet's content gathered beforehand);
 - floor: WeasyPrint alone laying out and writing the same final HTML (the template as the
-  build renders it, with its page total) with every image and style sheet already in memory,
+  build renders it) with every image and style sheet already in memory,
   then a plain pypdf append of the evidence PDFs: what the build cannot go below;
 - peak memory: the peak RSS of a fresh process that builds the packet (``bench.child``);
 - cached re-serve: the first download (``/towns/<slug>/packet.pdf``, which builds and stores
@@ -140,12 +140,11 @@ class MemoryFetcher(URLFetcher):
 class Floor:
     """WeasyPrint alone on the build's final HTML, then a plain append of the evidence PDFs."""
 
-    def __init__(self, packet: packets.TownPacket, page_total: int) -> None:
+    def __init__(self, packet: packets.TownPacket) -> None:
         with document_context(packet.language):
             context = packet_pdf.template_context(packet, preview=False)
-            self.html = render_html(
-                packet_pdf.template_for(packet), **context, page_total=page_total
-            )
+            # The document's own pages: the build's stand-ins for appended pages are left out.
+            self.html = render_html(packet_pdf.template_for(packet), **context)
             self.fetcher = MemoryFetcher(url_fetcher_for(packet.municipality_id))
         self.attachments = [
             storage.read(file.storage_name) for part in packet.toolkits for file in part.attachments
@@ -224,7 +223,7 @@ def run(options: Options) -> list[Figure]:
         # The process's first render loads what every later one reuses (as in a worker).
         _first, pdf = timed_build(packet)
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        floor = Floor(packet, pages)
+        floor = Floor(packet)
         floor.render()  # fetches every image and style sheet once, into memory
         builds, floors = [], []
         for _ in range(BUILD_RUNS):  # alternated, so both see the machine's same moments
