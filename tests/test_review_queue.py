@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event
 
 from sct_forms.domain.forms import Form
 from sct_forms.domain.roles import Role
@@ -21,6 +18,7 @@ from sct_forms.models import Action, Category, Cycle, Municipality, Toolkit, Use
 from sct_forms.review.filters import whole_number
 from sct_forms.review.queries import QUEUE_PAGE_SIZE
 from tests.conftest import make_town, make_user
+from tests.sql_helpers import counted_statements
 
 HX = {"HX-Request": "true"}
 # Beyond any page, beyond PostgreSQL's integer, beyond 64 bits, and what is not a page number.
@@ -243,18 +241,6 @@ def test_whole_numbers_are_written_as_the_page_language_writes_them(app):
 # --- statements ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def queue_statements(client, url: str, **kwargs) -> list[str]:  # noqa: ANN003

@@ -9,13 +9,10 @@ app), measures it on the smaller data set, grows the data and measures it again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from sct_forms.domain.forms import ACTION_FORMS, OWN_ACTION, Form
 from sct_forms.domain.roles import Role
@@ -32,6 +29,7 @@ from sct_forms.models import (
     utcnow,
 )
 from tests.conftest import PASSWORD, make_town, make_user
+from tests.sql_helpers import counted_statements
 from tests.toolkit_helpers import (
     fill_completely,
     fill_record_completely,
@@ -55,19 +53,6 @@ STATEWIDE_MAX = 8
 SMALL, LARGE = 2, 8
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def statements_of(client: FlaskClient, method: str, url: str, **kwargs) -> list[str]:  # noqa: ANN003

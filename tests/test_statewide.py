@@ -3,13 +3,10 @@ certified towns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from sct_forms.domain.forms import Form
 from sct_forms.domain.tiers import DEFAULT_TIER_RULES
@@ -18,6 +15,7 @@ from sct_forms.models import Action, AuditEvent, Certificate, Cycle, Municipalit
 from sct_forms.review import services as review
 from sct_forms.statewide.presenters import statewide_figures
 from tests.conftest import make_town
+from tests.sql_helpers import counted_statements
 from tests.toolkit_helpers import fill_completely, make_record, make_toolkit
 
 NOW = utcnow()
@@ -214,18 +212,6 @@ def test_a_real_decision_is_counted(cycle, catalog, staff_user, reviewer_user):
     assert [(w.name, w.held, w.decided) for w in figures.workload] == [(reviewer_user.name, 0, 1)]
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_the_page_issues_as_many_statements_for_169_towns_as_for_5(
