@@ -27,6 +27,7 @@ from tests.maintenance.helpers import (
     dead_writer,
     evidence_files,
     evidence_path,
+    repair,
     upload_photo,
 )
 from tests.toolkit_helpers import make_toolkit
@@ -55,11 +56,6 @@ def assert_clean(app) -> None:
     assert check.exit_code == 0, check.output
     assert check.lines == ["No problems: every stored file has its row, and every row its file."]
 
-
-def repair(app):  # noqa: ANN001, ANN201
-    check = check_files(app, "--repair")
-    assert check.exit_code == 0, check.output
-    return check
 
 
 # --- crash windows of an upload -------------------------------------------------------------

@@ -18,7 +18,7 @@ from sct_forms.maintenance import file_check
 from sct_forms.models import Evidence
 from sct_forms.storage import PendingWrites, current_storage
 from tests.conftest import make_app
-from tests.maintenance.helpers import Killed, check_files, upload_photo
+from tests.maintenance.helpers import Killed, check_files, repair, upload_photo
 from tests.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedFS
 from tests.storage_helpers import every_file, read_stored, stored_names
 from tests.toolkit_helpers import make_toolkit
@@ -45,11 +45,6 @@ def writers_long_gone(monkeypatch):
     """Pending objects count as a dead writer's at once (as they do after an hour)."""
     monkeypatch.setattr(file_check, "UNKNOWN_WRITER_DEAD_AFTER_SECONDS", -1)
 
-
-def repair(app):  # noqa: ANN001, ANN201
-    check = check_files(app, "--repair")
-    assert check.exit_code == 0, check.output
-    return check
 
 
 def test_an_upload_killed_before_its_commit_leaves_pending_objects_that_repair_removes(
