@@ -77,6 +77,13 @@ def _configure_database(app: Flask) -> None:
     elif not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = Path(app.instance_path) / "sct_forms.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A SQLite file cannot drop a pooled connection as a database server can: checking
+        # each connection before every request would cost a statement for nothing.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+            "pool_pre_ping": False,
+        }
 
 
 def _configure_languages(app: Flask) -> None:
@@ -160,6 +167,10 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
         def _on_connect(dbapi_connection, _record):  # noqa: ANN001
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Write-ahead logging: readers do not wait for a writer's commit, and a commit
+            # appends to one log file instead of writing and deleting a journal each time.
+            # (A database in memory keeps its own mode: the statement changes nothing there.)
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
 
