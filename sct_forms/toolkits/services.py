@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -76,6 +76,54 @@ LISTED_LOADS = (
 )
 
 
+# The statements of a save, built once: SQLAlchemy then reuses their cache key and compiled
+# form, where a statement built in each request is constructed and keyed again every time.
+_steps = StepAnswers.__table__
+_toolkits = Toolkit.__table__
+_events = AuditEvent.__table__
+_SAVE_STEP = (
+    _steps.update()
+    .where(_steps.c.id == bindparam("row_id"), _steps.c.version == bindparam("base_version"))
+    .values(
+        data=bindparam("new_data", type_=_steps.c.data.type),
+        version=bindparam("new_version", type_=_steps.c.version.type),
+        updated_by_id=bindparam("by_id", type_=_steps.c.updated_by_id.type),
+        updated_at=bindparam("at", type_=_steps.c.updated_at.type),
+    )
+)
+_TOUCH_TOOLKIT = (
+    _toolkits.update()
+    .where(_toolkits.c.id == bindparam("toolkit_id"))
+    .values(
+        updated_at=bindparam("at", type_=_toolkits.c.updated_at.type),
+        updated_by_id=bindparam("by_id", type_=_toolkits.c.updated_by_id.type),
+    )
+)
+_RECENT_TOOLKIT_EVENTS = (
+    select(AuditEvent.id, AuditEvent.action, AuditEvent.actor_id, AuditEvent.details)
+    .where(
+        AuditEvent.object_type == "toolkit",
+        AuditEvent.object_id == bindparam("object_id", type_=AuditEvent.object_id.type),
+    )
+    .order_by(AuditEvent.id.desc())
+    .limit(bindparam("lookback"))
+)
+_EXTEND_EVENT = (
+    _events.update()
+    .where(_events.c.id == bindparam("event_id"))
+    .values(
+        at=bindparam("at", type_=_events.c.at.type),
+        details=bindparam("new_details", type_=_events.c.details.type),
+    )
+)
+# The town's id picks the files by its index (evidence has none on the toolkit's id).
+_STEP_EVIDENCE_KINDS = select(Evidence.kind).where(
+    Evidence.municipality_id == bindparam("municipality_id"),
+    Evidence.toolkit_id == bindparam("toolkit_id"),
+    Evidence.step_key == bindparam("step_key", type_=Evidence.step_key.type),
+)
+
+
 def definition_for(toolkit: Toolkit) -> ToolkitDefinition:
     return load_definition(toolkit.definition_version, toolkit.form)
 
@@ -116,12 +164,12 @@ def step_progress(toolkit: Toolkit, step_key: str, today: date | None = None) ->
     it, reading only that step's files: what an autosave sends back for the step's meter."""
     definition = definition_for(toolkit)
     kinds = db.session.scalars(
-        # The town's id picks the files by its index (evidence has none on the toolkit's id).
-        select(Evidence.kind).where(
-            Evidence.municipality_id == toolkit.municipality_id,
-            Evidence.toolkit_id == toolkit.id,
-            Evidence.step_key == step_key,
-        )
+        _STEP_EVIDENCE_KINDS,
+        {
+            "municipality_id": toolkit.municipality_id,
+            "toolkit_id": toolkit.id,
+            "step_key": step_key,
+        },
     )
     row = toolkit.step_answers(step_key)
     return step_completeness(
@@ -517,22 +565,22 @@ def save_step(
         "updated_at": now,
     }
     # Plain table UPDATEs: the ORM's bulk UPDATE costs more than the statement here.
-    steps = StepAnswers.__table__
     result = db.session.execute(
-        steps.update()
-        .where(steps.c.id == row.id, steps.c.version == base_version)
-        .values(**written)
+        _SAVE_STEP,
+        {
+            "row_id": row.id,
+            "base_version": base_version,
+            "new_data": answers,
+            "new_version": base_version + 1,
+            "by_id": user.id,
+            "at": now,
+        },
     )
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(row)
         return _conflict(toolkit, row, answers, base_version, user, request_answers)
-    toolkits = Toolkit.__table__
-    db.session.execute(
-        toolkits.update()
-        .where(toolkits.c.id == toolkit.id)
-        .values(updated_at=now, updated_by_id=user.id)
-    )
+    db.session.execute(_TOUCH_TOOLKIT, {"toolkit_id": toolkit.id, "at": now, "by_id": user.id})
     # The loaded objects take the values written, so nothing is read again after the save.
     for name, value in written.items():
         set_committed_value(row, name, value)
@@ -595,11 +643,9 @@ def _record_autosave(
         earlier = merged.get(path)
         merged[path] = {"from": earlier["from"], "to": change["to"]} if earlier else change
     brought_up_to_date = {"version": version, "changes": merged, "saves": details["saves"] + 1}
-    events = AuditEvent.__table__
     db.session.execute(
-        events.update()
-        .where(events.c.id == event_id)
-        .values(at=now, details=details | brought_up_to_date)
+        _EXTEND_EVENT,
+        {"event_id": event_id, "at": now, "new_details": details | brought_up_to_date},
     )
 
 
@@ -614,10 +660,8 @@ def _autosave_record_to_extend(
     of one step never extend the same record at once.
     """
     recent = db.session.execute(
-        select(AuditEvent.id, AuditEvent.action, AuditEvent.actor_id, AuditEvent.details)
-        .where(AuditEvent.object_type == "toolkit", AuditEvent.object_id == str(toolkit.id))
-        .order_by(AuditEvent.id.desc())
-        .limit(AUTOSAVE_RECORD_LOOKBACK)
+        _RECENT_TOOLKIT_EVENTS,
+        {"object_id": str(toolkit.id), "lookback": AUTOSAVE_RECORD_LOOKBACK},
     )
     for event_id, action, actor_id, details in recent:
         details = details or {}
