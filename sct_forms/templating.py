@@ -36,23 +36,25 @@ def render(template: str, *, block: str | None = None, **context: Any) -> str:
 
 def navigation_for(user) -> list[tuple[str, str]]:  # noqa: ANN001
     """(endpoint, label) pairs of the places the user's role may open."""
+    # Only the user's own role's labels are translated: this runs for every rendered template,
+    # autosave answers included.
     if not user.is_authenticated:
         return []
-    places = {
-        Role.STAFF: [("towns.show", _("Our town"))],
-        Role.REVIEWER: [
-            ("review.queue", _("Review queue")),
-            ("statewide.overview", _("Statewide")),
-        ],
-        Role.COACH: [("coaching.my_towns", _("My towns"))],
-        Role.ADMIN: [
+    role = user.role
+    if role == Role.STAFF:
+        return [("towns.show", _("Our town"))]
+    if role == Role.REVIEWER:
+        return [("review.queue", _("Review queue")), ("statewide.overview", _("Statewide"))]
+    if role == Role.COACH:
+        return [("coaching.my_towns", _("My towns"))]
+    if role == Role.ADMIN:
+        return [
             ("admin.overview", _("Administration")),
             ("review.queue", _("Review queue")),
             ("coaching.requests", _("Coaching requests")),
             ("statewide.overview", _("Statewide")),
-        ],
-    }
-    return places.get(user.role, [])
+        ]
+    return []
 
 
 def role_label(role: str) -> str:
