@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from flask import abort, session
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from sct_forms.domain.roles import REVIEWING_ROLES, Role
 from sct_forms.domain.toolkit_definition import Step, ToolkitDefinition, load_definition
@@ -97,13 +97,31 @@ def names_hidden_town(arguments: dict[str, Any]) -> bool:
     return False
 
 
+# Statements that load one object with loader options, built once per model and options (the
+# options are module constants, such as toolkits.services.SAVE_LOADS): SQLAlchemy then reuses
+# their cache key instead of keying a new statement with its options in every request.
+_LOADED_BY_ID: dict[tuple[type, tuple[Any, ...]], Any] = {}
+_LOADED_BY_ID_LIMIT = 32
+
+
+def _by_id_with(model: type[M], object_id: int, options: tuple[Any, ...]) -> M | None:
+    if db.session.identity_key(model, object_id) in db.session.identity_map:
+        return db.session.get(model, object_id, options=options)
+    statement = _LOADED_BY_ID.get((model, options))
+    if statement is None:
+        statement = select(model).options(*options).where(model.id == bindparam("object_id"))  # type: ignore[attr-defined]
+        if len(_LOADED_BY_ID) < _LOADED_BY_ID_LIMIT:
+            _LOADED_BY_ID[(model, options)] = statement
+    return db.session.execute(statement, {"object_id": object_id}).unique().scalar_one_or_none()
+
+
 def visible_or_404(model: type[M], object_id: int, *options: Any) -> M:
     """An object that belongs to a town (has ``municipality_id``), if the user may see it.
 
     Objects of other towns answer 404, so their existence is not revealed. ``options`` are
     loader options (such as ``joinedload``) for what the caller reads of it next.
     """
-    obj = db.session.get(model, object_id, options=options)
+    obj = _by_id_with(model, object_id, options) if options else db.session.get(model, object_id)
     if obj is None or not may_see_municipality(current_user, obj.municipality_id):  # type: ignore[attr-defined]
         abort(404)
     return obj

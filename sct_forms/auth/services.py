@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import session
 from flask_login import current_user, login_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from sct_forms import audit
 from sct_forms.auth import clock, sessions, throttle
@@ -38,12 +38,19 @@ def _storable(text: str, limit: int) -> str:
     return text[:limit]
 
 
+# Read at the start of every signed-in request: built once, so SQLAlchemy reuses its cache key.
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 def load_user_from_session_id(session_id: str) -> User | None:
     """Flask-Login's loader: the id carries a nonce so old sessions stop working."""
     user_id, _, nonce = session_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    user = db.session.get(User, int(user_id))
+    if db.session.identity_key(User, int(user_id)) in db.session.identity_map:
+        user = db.session.get(User, int(user_id))
+    else:
+        user = db.session.scalar(_USER_BY_ID, {"user_id": int(user_id)})
     if user is None or user.session_nonce != nonce or not user.active:
         return None
     return user
@@ -79,7 +86,12 @@ def attempt_sign_in(email: str, password: str, remote_addr: str) -> SignInResult
     wait = throttle.wait_seconds(email, address, user)
     if wait:
         _record(
-            "user.sign_in_failed", user, None, email=email, address=address, reason="throttled",
+            "user.sign_in_failed",
+            user,
+            None,
+            email=email,
+            address=address,
+            reason="throttled",
             wait_seconds=wait,
         )
         db.session.commit()
