@@ -159,18 +159,32 @@ def toolkit_completeness(toolkit: Toolkit, today: date | None = None) -> Toolkit
     )
 
 
-def step_progress(toolkit: Toolkit, step_key: str, today: date | None = None) -> StepCompleteness:
-    """The completeness of one step, as ``toolkit_completeness(toolkit).step(step_key)`` finds
-    it, reading only that step's files: what an autosave sends back for the step's meter."""
-    definition = definition_for(toolkit)
-    kinds = db.session.scalars(
-        _STEP_EVIDENCE_KINDS,
-        {
-            "municipality_id": toolkit.municipality_id,
-            "toolkit_id": toolkit.id,
-            "step_key": step_key,
-        },
+def step_evidence_kinds(toolkit: Toolkit, step_key: str) -> list[str]:
+    """The kinds of the files attached to one step of ``toolkit``."""
+    return list(
+        db.session.scalars(
+            _STEP_EVIDENCE_KINDS,
+            {
+                "municipality_id": toolkit.municipality_id,
+                "toolkit_id": toolkit.id,
+                "step_key": step_key,
+            },
+        )
     )
+
+
+def step_progress(
+    toolkit: Toolkit,
+    step_key: str,
+    today: date | None = None,
+    *,
+    evidence_kinds: list[str] | None = None,
+) -> StepCompleteness:
+    """The completeness of one step, as ``toolkit_completeness(toolkit).step(step_key)`` finds
+    it, reading only that step's files (unless their ``evidence_kinds`` were read already):
+    what an autosave sends back for the step's meter."""
+    definition = definition_for(toolkit)
+    kinds = step_evidence_kinds(toolkit, step_key) if evidence_kinds is None else evidence_kinds
     row = toolkit.step_answers(step_key)
     return step_completeness(
         definition.step(step_key),

@@ -169,6 +169,10 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
         return _save_status("token_expired", 400)
     if not services.may_edit(current_user, toolkit):
         return _save_status("locked", 409)
+    # The step's files (for its meter) are read in the save's transaction, before its commit:
+    # read after it, they would open a second transaction (two more round trips on PostgreSQL).
+    # A save does not change them.
+    evidence_kinds = services.step_evidence_kinds(toolkit, step_def.key)
     result = services.save_step(
         toolkit,
         step_def.key,
@@ -188,7 +192,7 @@ def autosave_posted_step(toolkit, step_def, posted: MultiDict):  # noqa: ANN201
         toolkit=toolkit,
         step=step_def,
         version=result.version,
-        progress=services.step_progress(toolkit, step_def.key),
+        progress=services.step_progress(toolkit, step_def.key, evidence_kinds=evidence_kinds),
         language=get_locale_language(),
         saved_at=format_time(toolkit.updated_at, "short"),
     )
