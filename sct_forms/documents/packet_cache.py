@@ -48,14 +48,15 @@ def _prune(packet: Packet) -> None:
     storage = current_storage()
     keep = cache_name(packet)
     found = storage.entries(AREA, prefix=f"{packet.cache_prefix}-")
-    built = sorted(
-        (entry for entry in found if entry.name.endswith(".pdf")),
+    # The packet just stored is kept whatever its time says: S3 gives times to the second, so
+    # packets built within one second would otherwise tie with it.
+    older = sorted(
+        (entry for entry in found if entry.name.endswith(".pdf") and entry.name != keep),
         key=lambda entry: entry.modified,
         reverse=True,
     )
-    for old in built[KEEP_PER_PACKET:]:
-        if old.name != keep:
-            storage.delete(AREA, old.name)
+    for old in older[KEEP_PER_PACKET - 1 :]:
+        storage.delete(AREA, old.name)
     for entry in found:
         failed_long_ago = time.time() - entry.modified > BUILD_TIMEOUT_SECONDS
         if entry.name.endswith(".failed") and failed_long_ago:
