@@ -97,14 +97,17 @@ def names_hidden_town(arguments: dict[str, Any]) -> bool:
     return False
 
 
-# Statements that load one object with loader options, built once per model and options (the
-# options are module constants, such as toolkits.services.SAVE_LOADS): SQLAlchemy then reuses
-# their cache key instead of keying a new statement with its options in every request.
+# Statements that load one object by id, built once per model and loader options (the options
+# are module constants, such as toolkits.services.SAVE_LOADS): SQLAlchemy then reuses their
+# cache key instead of keying a new statement in every request. Bounded, in case a caller
+# passes new option objects each time.
 _LOADED_BY_ID: dict[tuple[type, tuple[Any, ...]], Any] = {}
 _LOADED_BY_ID_LIMIT = 32
 
 
-def _by_id_with(model: type[M], object_id: int, options: tuple[Any, ...]) -> M | None:
+def get_by_id(model: type[M], object_id: int, *options: Any) -> M | None:
+    """``db.session.get`` for the requests that run most (the signed-in person, the autosaved
+    toolkit): an object already in the session is taken from it, else one prepared statement."""
     if db.session.identity_key(model, object_id) in db.session.identity_map:
         return db.session.get(model, object_id, options=options)
     statement = _LOADED_BY_ID.get((model, options))
@@ -121,7 +124,7 @@ def visible_or_404(model: type[M], object_id: int, *options: Any) -> M:
     Objects of other towns answer 404, so their existence is not revealed. ``options`` are
     loader options (such as ``joinedload``) for what the caller reads of it next.
     """
-    obj = _by_id_with(model, object_id, options) if options else db.session.get(model, object_id)
+    obj = get_by_id(model, object_id, *options) if options else db.session.get(model, object_id)
     if obj is None or not may_see_municipality(current_user, obj.municipality_id):  # type: ignore[attr-defined]
         abort(404)
     return obj

@@ -9,9 +9,10 @@ from urllib.parse import unquote, urlsplit
 
 from flask import session
 from flask_login import current_user, login_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from sct_forms import audit
+from sct_forms.access import get_by_id
 from sct_forms.auth import clock, sessions, throttle
 from sct_forms.auth.passwords import verify_password
 from sct_forms.extensions import db
@@ -38,19 +39,12 @@ def _storable(text: str, limit: int) -> str:
     return text[:limit]
 
 
-# Read at the start of every signed-in request: built once, so SQLAlchemy reuses its cache key.
-_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
-
-
 def load_user_from_session_id(session_id: str) -> User | None:
     """Flask-Login's loader: the id carries a nonce so old sessions stop working."""
     user_id, _, nonce = session_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    if db.session.identity_key(User, int(user_id)) in db.session.identity_map:
-        user = db.session.get(User, int(user_id))
-    else:
-        user = db.session.scalar(_USER_BY_ID, {"user_id": int(user_id)})
+    user = get_by_id(User, int(user_id))  # read at the start of every signed-in request
     if user is None or user.session_nonce != nonce or not user.active:
         return None
     return user
