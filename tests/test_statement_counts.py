@@ -225,27 +225,21 @@ def test_the_town_page_issues_as_many_statements_for_eight_toolkits_as_for_two(
     assert_constant("town page", small, large, TOWN_PAGE_MAX)
 
 
-def test_the_review_queue_issues_as_many_statements_for_eight_towns_as_for_two(
-    app, program, reviewer_user
+@pytest.mark.parametrize(
+    ("label", "url", "bound"),
+    [
+        ("review queue", "/review/queue", QUEUE_MAX),
+        ("statewide page", "/statewide/", STATEWIDE_MAX),
+    ],
+)
+def test_a_reviewers_page_issues_as_many_statements_for_eight_towns_as_for_two(
+    app, program, reviewer_user, label, url, bound
 ):
     program.grow_to(SMALL)
     client = signed_in(app, reviewer_user)
-    statements_of(client, "GET", "/review/queue")
-    small = statements_of(client, "GET", "/review/queue")
+    statements_of(client, "GET", url)
+    small = statements_of(client, "GET", url)
     program.grow_to(LARGE)
-    large = statements_of(client, "GET", "/review/queue")
+    large = statements_of(client, "GET", url)
 
-    assert_constant("review queue", small, large, QUEUE_MAX)
-
-
-def test_the_statewide_page_issues_as_many_statements_for_eight_towns_as_for_two(
-    app, program, reviewer_user
-):
-    program.grow_to(SMALL)
-    client = signed_in(app, reviewer_user)
-    statements_of(client, "GET", "/statewide/")
-    small = statements_of(client, "GET", "/statewide/")
-    program.grow_to(LARGE)
-    large = statements_of(client, "GET", "/statewide/")
-
-    assert_constant("statewide page", small, large, STATEWIDE_MAX)
+    assert_constant(label, small, large, bound)

@@ -189,12 +189,12 @@ def _orphan_findings(listing: Listing, refs: References) -> list[Finding]:
 def _missing_findings(listing: Listing, refs: References) -> list[Finding]:
     store = listing.store
     unfinished = listing.pending_names()
+    storage = current_storage()
     findings = []
     for name, described in sorted(refs.names(store.label).items(), key=lambda item: item[1]):
         if name in listing.stored or name in unfinished or not store.is_record_name(name):
             continue
         # Saved while we listed: its pending file appeared after the listing, or it just moved.
-        storage = current_storage()
         if storage.exists(store.label, name) or has_unfinished_file_for(store, name):
             continue
         findings.append(
