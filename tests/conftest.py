@@ -288,6 +288,18 @@ def make_app(tmp_path, **overrides) -> Flask:
     return application
 
 
+def replace_database_file(target: Path, template: Path) -> None:
+    """Make ``target`` a new copy of ``template``, with no write-ahead log beside it.
+
+    A connection the previous test left open (in a thread it started, or a process it killed)
+    keeps that test's last writes in ``-wal``; a copy over the same file would replay them and
+    bring its rows back. A new file has a new inode, so such a connection keeps the old one.
+    """
+    for path in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        path.unlink(missing_ok=True)
+    shutil.copyfile(template, target)
+
+
 def empty_database() -> None:
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
@@ -325,7 +337,7 @@ def _worker_app(tmp_path_factory, _postgres_schema, _sqlite_template) -> Iterato
 def app(tmp_path, monkeypatch, _worker_app, _sqlite_template) -> Iterator[Flask]:
     isolate_environment(monkeypatch, tmp_path / "instance")
     if _sqlite_template is not None:
-        shutil.copyfile(_sqlite_template, _worker_app.database_file)
+        replace_database_file(_worker_app.database_file, _sqlite_template)
     application = _worker_app.application
     application.config.clear()
     application.config.update(_worker_app.config)
