@@ -62,7 +62,9 @@ class ReviewComment(db.Model):
     __tablename__ = "review_comment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    toolkit_id: Mapped[int] = mapped_column(ForeignKey("toolkit.id", ondelete="CASCADE"))
+    toolkit_id: Mapped[int] = mapped_column(
+        ForeignKey("toolkit.id", ondelete="CASCADE"), index=True
+    )
     revision_number: Mapped[int]
     step_key: Mapped[str | None] = mapped_column(String(40))
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -80,7 +82,9 @@ class ChangeRequest(db.Model):
     __tablename__ = "change_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    toolkit_id: Mapped[int] = mapped_column(ForeignKey("toolkit.id", ondelete="CASCADE"))
+    toolkit_id: Mapped[int] = mapped_column(
+        ForeignKey("toolkit.id", ondelete="CASCADE"), index=True
+    )
     revision_number: Mapped[int]
     step_key: Mapped[str] = mapped_column(String(40))
     # A question path ("goals", "activities.0.date"), "evidence:<sha256>", or None: the step.

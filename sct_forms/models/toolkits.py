@@ -97,7 +97,9 @@ class Evidence(db.Model):
     __tablename__ = "evidence"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    toolkit_id: Mapped[int] = mapped_column(ForeignKey("toolkit.id", ondelete="CASCADE"))
+    toolkit_id: Mapped[int] = mapped_column(
+        ForeignKey("toolkit.id", ondelete="CASCADE"), index=True
+    )
     # Copied from the toolkit so access checks need no join.
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     step_key: Mapped[str] = mapped_column(String(40))
