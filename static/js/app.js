@@ -485,6 +485,24 @@
     return !(samePage && link.href.includes("#")); // a place in this page (or "#"): not leaving
   }
 
+  // --- One post at a time --------------------------------------------------------------------
+  // A second click while the next page loads would post the form again: a comment or a change
+  // request saved twice, a decision refused the second time. Once a post has left this page
+  // (no listener stopped it), further posts are ignored until the page is shown again (the back
+  // button) or the answer is so slow that clicking again is a deliberate retry.
+  const REPOST_AFTER_MS = 10000;
+  let postedAt = 0;
+  window.addEventListener("submit", (event) => {
+    if (event.target.method !== "post" || Date.now() - postedAt >= REPOST_AFTER_MS) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }, true); // capture, on window: before every other listener
+  window.addEventListener("submit", (event) => {
+    // Bubbling, on window: after every other listener, so only a post that really leaves counts.
+    if (!event.defaultPrevented && event.target.method === "post") postedAt = Date.now();
+  });
+  window.addEventListener("pageshow", () => { postedAt = 0; });
+
   // Registered now, before the autosave's own submit listener, so a refused submit stops there.
   // htmx and the sign-in dialog prevent their own submits before this runs: those stay in the page.
   document.addEventListener("submit", (event) => {
